@@ -1,0 +1,26 @@
+# The two commands of the README: `make run` and `make test`. Both make their own virtual environment.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run build test docs clean
+
+$(BIN)/statecraft: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: build
+
+build: $(BIN)/statecraft
+	$(BIN)/statecraft build
+
+test: $(BIN)/statecraft
+	$(BIN)/python -m pytest
+
+docs: $(BIN)/statecraft
+	$(BIN)/statecraft docs
+
+clean:
+	rm -rf dist build *.egg-info
