@@ -1,0 +1,167 @@
+"""The `statecraft` command: build, validate, coverage, docs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rdflib import Graph, URIRef
+
+from . import __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+def project_root(given: str | None) -> Path:
+    if given:
+        return Path(given).resolve()
+    here = Path.cwd()
+    if (here / "ontology" / "statecraft.ttl").is_file():
+        return here
+    return Path(__file__).resolve().parent.parent
+
+
+def cmd_build(args) -> int:
+    from .build import BuildError, build
+    from .evidence import AnchorError
+    from .sources import SourceError
+    root = project_root(args.root)
+    try:
+        build(root, Path(args.dist).resolve() if args.dist else None)
+    except (SourceError, AnchorError) as error:
+        print(f"build stopped: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE if isinstance(error, SourceError) else EXIT_INVALID
+    except BuildError as error:
+        print(f"build stopped: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _article_of(path: Path, sources) -> str | None:
+    for article in sources.articles:
+        if path.resolve().parent == article.folder:
+            return article.slug
+    return None
+
+
+def cmd_validate(args) -> int:
+    from . import reason, validate
+    from .assemble import anchor_article_files
+    from .evidence import AnchorError
+    from .namespaces import PREFIXES, REFERENCE_GRAPH
+    from .sources import SourceError, discover, parse_file, parse_files
+
+    root = project_root(args.root)
+    prefixes = {p: str(ns) for p, ns in PREFIXES.items()}
+    try:
+        sources = discover(root)
+        ontology = parse_file(sources.ontology_file)
+        reference = parse_files(sources.reference_files)
+        files = [Path(f) for f in args.files]
+        for path in files:
+            parse_file(path)  # exit 2, with line and column, before anything else
+        data, focus = Graph(), set()
+        for triple in reference:
+            data.add(triple)
+        if not files:
+            for article in sources.articles:
+                graph, _ = anchor_article_files(sources, article.slug, article.rdf_files)
+                for triple in graph:
+                    data.add(triple)
+        by_article: dict[str | None, list[Path]] = {}
+        for path in files:
+            by_article.setdefault(_article_of(path, sources), []).append(path)
+        for slug, paths in by_article.items():
+            if slug is None:
+                graph = parse_files(paths)
+                focus.update(s for s in graph.subjects() if isinstance(s, URIRef))
+            else:
+                article = next(a for a in sources.articles if a.slug == slug)
+                context = [p for p in article.rdf_files if p.resolve() not in {q.resolve() for q in paths}]
+                given, _ = anchor_article_files(sources, slug, paths)
+                graph, _ = anchor_article_files(sources, slug, [*context, *paths])
+                focus.update(s for s in given.subjects() if isinstance(s, URIRef))
+            for triple in graph:
+                data.add(triple)
+    except SourceError as error:
+        print(f"unusable input: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except AnchorError as error:
+        print(f"evidence: {error}", file=sys.stderr)
+        return EXIT_INVALID
+
+    asserted = Graph()
+    for graph in (ontology, data):
+        for triple in graph:
+            asserted.add(triple)
+    for triple in reason.materialise(asserted, sources.rules_dir):
+        data.add(triple)
+    shapes = validate.load_shapes(sources.shapes_files)
+    outcome = validate.validate(data, shapes, ontology, focus_nodes=sorted(focus) if files else None)
+    for result in outcome.results:
+        print(validate.format_result(result, prefixes))
+    print(f"{len(outcome.violations)} violation(s), {len(outcome.warnings)} warning(s)"
+          + (f" in {len(focus)} node(s) of {len(files)} file(s)" if files else " in the whole dataset"))
+    return EXIT_OK if outcome.conforms else EXIT_INVALID
+
+
+def cmd_coverage(args) -> int:
+    from .assemble import assemble
+    from .coverage import uncovered
+    from .namespaces import article_graph
+    from .sources import discover
+    sources = discover(project_root(args.root))
+    assembly = assemble(sources)
+    status = EXIT_OK
+    for article in sources.articles:
+        if args.article and article.slug != args.article:
+            continue
+        gaps = uncovered(article.text, assembly.spans[article.slug], assembly.graphs[article_graph(article.slug)])
+        print(f"{article.slug}: {len(gaps)} sentence(s) not covered by any evidence span")
+        for gap in gaps:
+            s = gap.sentence
+            print(f"  [{s.start}–{s.end}] {s.text}")
+            print(f"      {'claim-free: ' + gap.reason if gap.claim_free else 'CARRIES A CLAIM? no record quotes it'}")
+            if not gap.claim_free:
+                status = EXIT_INVALID
+    return status
+
+
+def cmd_docs(args) -> int:
+    from .docs import generate_ontology_docs
+    root = project_root(args.root)
+    out = Path(args.out).resolve() if args.out else root / "docs" / "ontology"
+    path = generate_ontology_docs(root / "ontology" / "statecraft.ttl", out)
+    print(f"ontology documentation written to {path}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="statecraft", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"statecraft {__version__}")
+    parser.add_argument("--root", help="the project folder (default: the current folder, else the package's)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("build", help="build the validated dataset into dist/")
+    p.add_argument("--dist", help="output folder (default: <root>/dist)")
+    p.set_defaults(run=cmd_build)
+
+    p = commands.add_parser("validate", help="validate files (or the whole dataset) against the SHACL shapes")
+    p.add_argument("files", nargs="*", help="Turtle/TriG files; quotes in an article folder are anchored first")
+    p.set_defaults(run=cmd_validate)
+
+    p = commands.add_parser("coverage", help="list the sentences of an article that no evidence span covers")
+    p.add_argument("--article", help="only this article (its folder name)")
+    p.set_defaults(run=cmd_coverage)
+
+    p = commands.add_parser("docs", help="generate the ontology's HTML documentation with pyLODE")
+    p.add_argument("--out", help="output folder (default: docs/ontology)")
+    p.set_defaults(run=cmd_docs)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
