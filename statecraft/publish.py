@@ -68,9 +68,28 @@ def bind_identifier_prefixes(graph: Graph, graphs) -> None:
 def nquads_lines(graphs: dict[URIRef, Graph]) -> list[str]:
     lines = []
     for name, graph in graphs.items():
-        context = Graph(identifier=name)
-        lines.extend(_nq_row(triple, context) for triple in graph)
+        lines.extend(_nq_row(triple, name) for triple in graph)
     return sorted(lines)
+
+
+def trig_text(graphs: dict[URIRef, Graph], bindings: Graph) -> str:
+    """TriG with the graphs in sorted order (rdflib's TriG writer orders graphs by hash)."""
+    prefixes, bodies = set(), []
+    for name, graph in graphs.items():
+        named = Graph(identifier=name)
+        for prefix, namespace in bindings.namespaces():
+            named.bind(prefix, namespace, override=True, replace=True)
+        for triple in graph:
+            named.add(triple)
+        lines = named.serialize(format="turtle").splitlines()
+        prefixes.update(line for line in lines if line.startswith("@prefix"))
+        body = [line for line in lines if not line.startswith("@prefix")]  # no indent: long literals span lines
+        while body and not body[0]:
+            body.pop(0)
+        while body and not body[-1]:
+            body.pop()
+        bodies.append(f"<{name}> {{\n" + "\n".join(body) + "\n}\n")
+    return "\n".join(sorted(prefixes)) + "\n\n" + "\n".join(bodies)
 
 
 def jsonld_context(graphs) -> dict:
@@ -152,7 +171,7 @@ def write_dist(graphs: dict[URIRef, Graph], dist: Path, report: dict) -> Publica
     staging = Path(tempfile.mkdtemp(prefix=".dist-", dir=dist.parent))
     try:
         (staging / "statecraft.nq").write_text("".join(lines), encoding="utf-8")
-        (staging / "statecraft.trig").write_text(dataset.serialize(format="trig"), encoding="utf-8")
+        (staging / "statecraft.trig").write_text(trig_text(graphs, union), encoding="utf-8")
         (staging / "statecraft.ttl").write_text(union.serialize(format="turtle"), encoding="utf-8")
         context = jsonld_context(graphs.values())
         (staging / "context.jsonld").write_text(
