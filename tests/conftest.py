@@ -13,7 +13,19 @@ import pyoxigraph
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("STATECRAFT_SHARED", ROOT.parent / "shared"))
+
+
+def shared() -> Path:
+    """The project's shared inputs (reference lists, W3C suites): $STATECRAFT_SHARED, ../shared, /work/shared.
+    A test that needs them fails, with this message, where they are missing."""
+    candidates = [Path(os.environ["STATECRAFT_SHARED"])] if os.environ.get("STATECRAFT_SHARED") else []
+    candidates += [ROOT.parent / "shared", Path("/work/shared")]
+    for candidate in candidates:
+        if (candidate / "reference" / "competency-questions.md").is_file():
+            return candidate
+    pytest.fail("the shared inputs were not found; set STATECRAFT_SHARED to the folder that holds "
+                f"reference/ and w3c/ (looked in {', '.join(map(str, candidates))})")
+
 SLUG = "north-korea-russia-south-korea-security-2024-10-29"
 ARTICLE_TEXT = (ROOT / "data" / "articles" / SLUG / "article.txt").read_text(encoding="utf-8")
 

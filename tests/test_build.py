@@ -11,7 +11,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF
 
-from conftest import ARTICLE_TEXT, ROOT, SHARED, SLUG, ask, copy_project, run_cli, select
+from conftest import ARTICLE_TEXT, ROOT, SLUG, ask, copy_project, run_cli, select, shared
 
 GRAPH = "https://w3id.org/statecraft/graph/"
 EXPECTED_FILES = {"statecraft.trig", "statecraft.nq", "statecraft.ttl", "statecraft.jsonld", "context.jsonld",
@@ -113,7 +113,7 @@ def test_reasoning_goes_to_its_own_graph_and_never_onto_wikidata(store):
 
 
 def _verified_wikidata() -> dict[str, str]:
-    table = (SHARED / "reference" / "wikidata-ids.md").read_text(encoding="utf-8")
+    table = (shared() / "reference" / "wikidata-ids.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| ([^|]+) \| (Q\d+|—) \| (\w+) \|", table, flags=re.M)
     assert len(rows) > 20, "the Wikidata reference table was not found or not parsed"
     return {qid: name.strip() for name, qid, status in rows if status == "verified"}

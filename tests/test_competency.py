@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTICLE_TEXT, ROOT, SHARED, select
+from conftest import ARTICLE_TEXT, ROOT, select, shared
 
 QUERIES = ROOT / "docs" / "queries"
 ID = "https://w3id.org/statecraft/id/"
@@ -19,7 +19,7 @@ def run(store, number: int) -> list[dict[str, str]]:
 
 
 def test_every_competency_question_has_a_query():
-    questions = re.findall(r"^(\d+)\. ", (SHARED / "reference" / "competency-questions.md").read_text(encoding="utf-8"),
+    questions = re.findall(r"^(\d+)\. ", (shared() / "reference" / "competency-questions.md").read_text(encoding="utf-8"),
                            flags=re.M)
     assert len(questions) == 16
     for number in map(int, questions):
