@@ -298,3 +298,17 @@ def test_messages_of_sparql_constraints_name_the_problem(shapes, ontology):
         'The offsets 58–109 do not slice the article to the quote "North Korea had sent 10,000 troops'
         ' to Russia": the article reads "North Korea had sent nearly 10,000 troops to Russia" there.'
     )
+
+
+def test_every_class_the_data_uses_has_a_shape(shapes, ontology):
+    """Each sc: class instantiated in data/ is the target class of a shape, itself or through a superclass."""
+    data_files = sorted((ROOT / "data").rglob("*.ttl"))
+    assert data_files
+    used = set()
+    for path in data_files:
+        used |= {o for o in Graph().parse(path).objects(None, RDF.type) if str(o).startswith(str(SC))}
+    used |= {SC.EvidenceSpan}  # written by the build, not the curators
+    assert len(used) > 20
+    targets = set(shapes.objects(None, SH.targetClass))
+    uncovered = {cls for cls in used if not set(ontology.transitive_objects(cls, RDFS.subClassOf)) & targets}
+    assert not uncovered, sorted(uncovered)
