@@ -80,7 +80,8 @@ def test_cq04_statements_with_office_date_and_cited_source(store):
     assert rutte["office"] == "Secretary General of NATO" and "theguardian.com" in rutte["url"]
     # the one statement the article makes without a note has no cited source
     invader = next(r for r in rows if r["statement"].endswith("south-korea-characterises-russia-as-invader"))
-    assert "source" not in invader and invader["content"] == "invader"
+    assert "source" not in invader and invader["quotation"] == "invader"
+    assert invader["paraphrase"] == "South Korea characterises Russia as an “invader”"
     assert all("source" in r for r in rows if r is not invader)
 
 
@@ -177,7 +178,7 @@ def test_cq13_sources_and_what_rests_on_each(store):
 
 
 def test_cq14_what_might_happen_and_under_which_condition(store):
-    rows = {r["development"].rsplit("/", 1)[-1]: r for r in run(store, 14)}
+    rows = {r["fact"].rsplit("/", 1)[-1]: r for r in run(store, 14)}
     threat = rows["technology-transfer-threatens-korean-peninsula"]
     assert threat["condition"].startswith("if Russia transfers")
     assert threat["dependsOn"].startswith("Possible transfer of advanced military technology")
@@ -185,6 +186,14 @@ def test_cq14_what_might_happen_and_under_which_condition(store):
     assert rows["war-ends-after-us-elections"]["status"] == "speculation"
     assert rows["us-elections-clarify-power-balance"]["condition"].startswith("In this case")
     assert rows["escalation-between-north-and-south-korea"]["certainty"] == "firm"
+    icbm = rows["russia-to-north-korea-advanced-military-technology-possible"]
+    assert (icbm["kind"], icbm["status"]) == ("Transfer", "hypothetical or conditional")
+    assert icbm["condition"].startswith("if Russia transfers") and icbm["saidBy"] == "Kim Soo-kyung"
+    k2 = rows["south-korea-poland-k2-tank-export-contract"]
+    assert (k2["kind"], k2["status"]) == ("Agreement", "planned") and k2["saidBy"] == "Yoon Suk Yeol"
+    assert rows["south-korea-to-poland-k2-tanks-planned"]["status"] == "planned"
+    # what the article reports as having happened is not among the possibilities
+    assert "north-korea-to-russia-2024" not in rows and "south-korea-humanitarian-aid-to-ukraine" not in rows
 
 
 def test_cq15_timeline_in_order(store):
