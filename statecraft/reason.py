@@ -250,27 +250,9 @@ class _Vocabulary:
         terms.update(src.predicates())
         self.terms = terms
 
-        # class hierarchy (named classes only)
-        sub = defaultdict(set)
-        for c, d in src.subject_objects(RDFS.subClassOf):
-            if isinstance(c, URIRef) and isinstance(d, URIRef):
-                sub[c].add(d)
-        for c, d in src.subject_objects(OWL.equivalentClass):
-            if isinstance(c, URIRef) and isinstance(d, URIRef):
-                sub[c].add(d)
-                sub[d].add(c)
-        self.super_classes = _closure(sub, exclude=_USELESS_TYPES)
-
-        # property hierarchy
-        subp = defaultdict(set)
-        for p, q in src.subject_objects(RDFS.subPropertyOf):
-            if isinstance(p, URIRef) and isinstance(q, URIRef):
-                subp[p].add(q)
-        for p, q in src.subject_objects(OWL.equivalentProperty):
-            if isinstance(p, URIRef) and isinstance(q, URIRef):
-                subp[p].add(q)
-                subp[q].add(p)
-        self.super_properties = _closure(subp, exclude=_NEVER_INFER | {OWL.topObjectProperty})
+        self.super_classes = _closure(_hierarchy(src, RDFS.subClassOf, OWL.equivalentClass), exclude=_USELESS_TYPES)
+        self.super_properties = _closure(_hierarchy(src, RDFS.subPropertyOf, OWL.equivalentProperty),
+                                         exclude=_NEVER_INFER | {OWL.topObjectProperty})
 
         inv = defaultdict(set)
         for p, q in src.subject_objects(OWL.inverseOf):
@@ -313,6 +295,19 @@ class _Vocabulary:
         if isinstance(node, URIRef) and str(node).startswith(_BUILTIN_NAMESPACES):
             return False
         return True
+
+
+def _hierarchy(src: Graph, sub_of, equivalent) -> dict:
+    """Direct super-terms of each named class (or property): sub_of edges, equivalence both ways."""
+    edges = defaultdict(set)
+    for a, b in src.subject_objects(sub_of):
+        if isinstance(a, URIRef) and isinstance(b, URIRef):
+            edges[a].add(b)
+    for a, b in src.subject_objects(equivalent):
+        if isinstance(a, URIRef) and isinstance(b, URIRef):
+            edges[a].add(b)
+            edges[b].add(a)
+    return edges
 
 
 def _closure(edges: dict, exclude: set) -> dict:

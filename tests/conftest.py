@@ -64,6 +64,15 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+def edit(root: Path, relative: str, old: str, new: str) -> Path:
+    """Replace the first occurrence of old (which must be there) in a copied source file."""
+    path = root / relative
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "statecraft.cli", *args], cwd=cwd or ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},

@@ -11,7 +11,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF
 
-from conftest import ARTICLE_TEXT, ROOT, SLUG, ask, copy_project, run_cli, select, shared
+from conftest import ARTICLE_TEXT, ROOT, SLUG, ask, copy_project, edit, run_cli, select, shared
 
 GRAPH = "https://w3id.org/statecraft/graph/"
 EXPECTED_FILES = {"statecraft.trig", "statecraft.nq", "statecraft.ttl", "statecraft.jsonld", "context.jsonld",
@@ -142,14 +142,6 @@ def test_reconciliation_lists_the_unknown_entities(built):
         assert linked not in labels, linked
 
 
-def _break(root: Path, relative: str, old: str, new: str) -> Path:
-    path = root / relative
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
 FACTS = f"data/articles/{SLUG}/facts.ttl"
 
 
@@ -158,7 +150,7 @@ def test_syntax_error_names_file_line_and_column_and_leaves_dist_alone(tmp_path)
     dist = root / "dist"
     dist.mkdir()
     (dist / "marker").write_text("previous build")
-    path = _break(root, FACTS, 'sc:personnelCount 10000 ;', 'sc:personnelCount 10000 ;;; "unterminated')
+    path = edit(root, FACTS, 'sc:personnelCount 10000 ;', 'sc:personnelCount 10000 ;;; "unterminated')
     line = next(i for i, l in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "unterminated" in l)
     result = run_cli("--root", str(root), "build")
     assert result.returncode == 2
@@ -178,7 +170,7 @@ def test_syntax_error_names_file_line_and_column_and_leaves_dist_alone(tmp_path)
 ])
 def test_a_quote_that_does_not_anchor_stops_the_build(tmp_path, old, new, expected):
     root = copy_project(tmp_path / "project")
-    _break(root, FACTS, old, new)
+    edit(root, FACTS, old, new)
     result = run_cli("--root", str(root), "build")
     assert result.returncode == 1
     assert "facts.ttl: https://w3id.org/statecraft/id/" in result.stderr, result.stderr

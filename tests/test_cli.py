@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT, SLUG, copy_project, run_cli
+from conftest import ROOT, SLUG, copy_project, edit, run_cli
 
 FACTS = f"data/articles/{SLUG}/facts.ttl"
 
@@ -23,11 +23,8 @@ def test_validate_the_whole_dataset_conforms():
 
 def test_validate_reports_focus_path_severity_and_message(tmp_path):
     root = copy_project(tmp_path / "project")
-    facts = root / FACTS
-    text = facts.read_text(encoding="utf-8")
-    old = "    sc:sendingState state:north-korea ;\n    sc:receivingState state:russia ;\n    sc:personnelCount 10000 ;"
-    assert old in text
-    facts.write_text(text.replace(old, old.replace("state:russia", "state:north-korea")), encoding="utf-8")
+    sender_and_host = "    sc:sendingState state:north-korea ;\n    sc:receivingState state:russia ;\n    sc:personnelCount 10000 ;"
+    facts = edit(root, FACTS, sender_and_host, sender_and_host.replace("state:russia", "state:north-korea"))
     result = run_cli("--root", str(root), "validate", str(facts))
     assert result.returncode == 1
     line = next(l for l in result.stdout.splitlines() if "Deployment-distinctStates" in l)
@@ -54,17 +51,13 @@ def test_coverage_lists_only_the_reference_notes():
 
 
 def test_coverage_flags_a_sentence_no_record_quotes(tmp_path):
-    root = copy_project(tmp_path / "project")
-    facts = root / FACTS
-    text = facts.read_text(encoding="utf-8")
-    quote = 'sc:hasEvidence [ oa:exact "Seeking diplomatic support, South Korea is trying to limit and prevent North Korea in terms of external support." ] .'
-    assert quote in text
-    facts.write_text(text.replace(quote, 'sc:hasEvidence [ oa:exact "South Korea is trying to limit" ] .'), encoding="utf-8")
-    assert run_cli("--root", str(root), "coverage").returncode == 0  # still covered: the span overlaps it
-    facts.write_text(text.replace(quote, 'sc:hasEvidence [ oa:exact "Seeking diplomatic support, South Korea is trying to limit and prevent North Korea in terms of external support." ] .'
-                                  .replace("Seeking diplomatic support, South Korea is trying to limit and prevent North Korea in terms of external support.",
-                                           "Russia’s need for manpower")), encoding="utf-8")
-    result = run_cli("--root", str(root), "coverage")
+    sentence = "Seeking diplomatic support, South Korea is trying to limit and prevent North Korea in terms of external support."
+    partly = copy_project(tmp_path / "partly")
+    edit(partly, FACTS, f'oa:exact "{sentence}"', 'oa:exact "South Korea is trying to limit"')
+    assert run_cli("--root", str(partly), "coverage").returncode == 0  # a span inside the sentence covers it
+    uncovered = copy_project(tmp_path / "uncovered")
+    edit(uncovered, FACTS, f'oa:exact "{sentence}"', 'oa:exact "Russia’s need for manpower"')
+    result = run_cli("--root", str(uncovered), "coverage")
     assert result.returncode == 1
     assert "Seeking diplomatic support" in result.stdout and "CARRIES A CLAIM" in result.stdout
 
