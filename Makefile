@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`. Both make their own virtual environment.
+# The two commands of the README: `make run` (build if needed, then serve on http://127.0.0.1:8000)
+# and `make test`. Both make their own virtual environment.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,11 @@ $(BIN)/statecraft: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: build
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+run: $(BIN)/statecraft
+	$(BIN)/statecraft serve --host $(HOST) --port $(PORT)
 
 build: $(BIN)/statecraft
 	$(BIN)/statecraft build

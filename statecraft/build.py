@@ -20,6 +20,7 @@ from .namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES, article_graph
 from .publish import Publication, write_dist
 from .reconcile import unlinked_entities
 from .sources import discover
+from .store import sources_digest
 
 
 class BuildError(Exception):
@@ -109,6 +110,7 @@ def build(root: Path, dist: Path | None = None, say: Callable[[str], None] = pri
         graphs = dict(assembly.graphs)
         graphs[INFERRED_GRAPH] = inferred
         report = {
+            "sources_sha256": sources_digest(sources.root),
             "hermit": {"consistent": True, "unsatisfiable": []},
             "inferred_triples": len(inferred),
             "evidence_spans": {slug: len(spans) for slug, spans in assembly.spans.items()},

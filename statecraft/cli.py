@@ -1,4 +1,4 @@
-"""The `statecraft` command: build, validate, coverage, docs."""
+"""The `statecraft` command: build, validate, coverage, docs, serve."""
 
 from __future__ import annotations
 
@@ -137,6 +137,19 @@ def cmd_docs(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    import uvicorn
+    from .server import create_app
+    from .settings import Settings
+    settings = Settings.from_env(root=project_root(args.root), store=Path(args.store) if args.store else None,
+                                 dist=Path(args.dist) if args.dist else None,
+                                 workers=args.workers, query_timeout=args.query_timeout)
+    if args.no_build:
+        settings = Settings(**{**settings.__dict__, "build": False})
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="statecraft", description=__doc__)
     parser.add_argument("--version", action="version", version=f"statecraft {__version__}")
@@ -158,6 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("docs", help="generate the ontology's HTML documentation with pyLODE")
     p.add_argument("--out", help="output folder (default: docs/ontology)")
     p.set_defaults(run=cmd_docs)
+
+    p = commands.add_parser("serve", help="build if needed, load the graph and serve the SPARQL endpoint")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--store", help="an on-disk Oxigraph store (default: in memory)")
+    p.add_argument("--dist", help="the build output to serve (default: <root>/dist)")
+    p.add_argument("--no-build", action="store_true",
+                   help="serve --store as it is, without building or loading (for stores prepared elsewhere)")
+    p.add_argument("--workers", type=int, help="query worker processes (default 2)")
+    p.add_argument("--query-timeout", type=float, help="seconds before a query is stopped (default 10)")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(run=cmd_serve)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,0 +1,262 @@
+"""The endpoint: a FastAPI app serving /sparql, the Graph Store read side, VoID, dumps, /health, /metrics,
+the linked-data pages (statecraft.pages) and the query UI (statecraft.ui).
+
+Every query goes through the worker pool (statecraft.workers), which enforces the time limit by
+stopping the process that runs an over-long query.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from .metrics import Metrics
+from .negotiation import negotiate
+from .protocol import parse_request, refuse_outbound
+from .settings import Settings
+from .store import prepare
+from .workers import GRAPH_FORMATS, QueryAnswer, QueryFailed, QueryJob, WorkerPool
+
+RDF_OFFERED = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+FORMAT_ALIASES = {
+    "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
+    "csv": "text/csv", "tsv": "text/tab-separated-values",
+    "ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples", "ntriples": "application/n-triples",
+    "jsonld": "application/ld+json", "json-ld": "application/ld+json", "rdf": "application/rdf+xml",
+    "rdfxml": "application/rdf+xml", "trig": "application/trig", "nq": "application/n-quads",
+    "nquads": "application/n-quads", "html": "text/html",
+}
+DUMP_FILES = ("statecraft.trig", "statecraft.nq", "statecraft.ttl", "statecraft.jsonld", "context.jsonld",
+              "void.ttl", "build-report.json")
+
+
+def format_parameter(value: str | None) -> str | None:
+    """The `format` parameter: an alias (json, ttl …) or a media type; it overrides Accept."""
+    if not value:
+        return None
+    return FORMAT_ALIASES.get(value.strip().lower(), value.strip().lower())
+
+
+def error_response(status: int, message: str) -> PlainTextResponse:
+    return PlainTextResponse(message + "\n", status_code=status, media_type="text/plain; charset=utf-8")
+
+
+class QueryService:
+    """What routes use to run queries: through the worker pool, off the event loop, with metrics."""
+
+    def __init__(self, pool: WorkerPool, settings: Settings, metrics: Metrics):
+        self.pool, self.settings, self.metrics = pool, settings, metrics
+
+    async def run(self, job: QueryJob) -> QueryAnswer:
+        refuse_outbound(job.query, self.settings.allow_service_hosts)
+        started = time.perf_counter()
+        self.metrics.in_flight += 1
+        outcome = "error"
+        try:
+            answer = await run_in_threadpool(self.pool.run, job)
+            outcome = "ok"
+            return answer
+        except QueryFailed as failure:
+            outcome = "timeout" if failure.status == 503 and "limit" in failure.message else (
+                "busy" if failure.status == 503 else "client_error" if failure.status < 500 else "error")
+            raise
+        finally:
+            self.metrics.in_flight -= 1
+            self.metrics.observe(outcome, time.perf_counter() - started)
+
+    def job(self, query: str, **options) -> QueryJob:
+        return QueryJob(query=query, max_result_bytes=self.settings.max_result_bytes, **options)
+
+    async def select(self, query: str) -> list[dict[str, dict]]:
+        answer = await self.run(self.job(query, result_format="application/sparql-results+json"))
+        return json.loads(answer.body)["results"]["bindings"]
+
+    async def ask(self, query: str) -> bool:
+        answer = await self.run(self.job(query, result_format="application/sparql-results+json"))
+        return bool(json.loads(answer.body)["boolean"])
+
+    async def construct(self, query: str, media_type: str) -> bytes:
+        return (await self.run(self.job(query, result_format=media_type))).body
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        source = await run_in_threadpool(prepare, settings)
+        pool = WorkerPool(source, settings.workers, settings.query_timeout, settings.queue_timeout)
+        await run_in_threadpool(pool.start)
+        app.state.pool = pool
+        app.state.queries = QueryService(pool, settings, app.state.metrics)
+        app.state.counts = await graph_counts(app.state.queries)
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(title="Statecraft SPARQL endpoint", lifespan=lifespan, docs_url="/api", redoc_url=None)
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    if settings.cors:
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
+                           allow_headers=["*"], expose_headers=["Content-Type", "Link", "Vary"])
+
+    @app.middleware("http")
+    async def cap_request_size(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_request_bytes:
+            return error_response(413, f"the request body ({length} bytes) exceeds the limit of "
+                                       f"{settings.max_request_bytes} bytes")
+        return await call_next(request)
+
+    register_sparql(app, settings)
+    register_data(app, settings)
+    import importlib
+    import importlib.util
+    for module_name in ("pages", "ui"):
+        if importlib.util.find_spec(f"statecraft.{module_name}") is None:  # TODO(issue 3): both land this session
+            continue
+        module = importlib.import_module(f"statecraft.{module_name}")
+        if not hasattr(module, "router"):
+            continue
+        app.include_router(module.router)
+        if hasattr(module, "mount_static"):
+            module.mount_static(app)
+    return app
+
+
+async def graph_counts(queries: QueryService) -> dict[str, int]:
+    rows = await queries.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    return {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise QueryFailed(413, f"the request body exceeds the limit of {limit} bytes")
+    return body
+
+
+def register_sparql(app: FastAPI, settings: Settings) -> None:
+    @app.api_route("/sparql", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    async def sparql(request: Request) -> Response:
+        try:
+            body = await read_body(request, settings.max_request_bytes) if request.method != "GET" else b""
+            parsed = parse_request(request.method, request.url.query, request.headers.get("content-type"), body)
+            chosen = format_parameter(request.query_params.get("format"))
+            if parsed.operation == "description":
+                return await service_description(request, chosen)
+            queries: QueryService = request.app.state.queries
+            answer = await queries.run(queries.job(
+                parsed.text, accept=request.headers.get("accept"), result_format=chosen,
+                default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs,
+                base_iri=str(request.url.replace(query=""))))
+        except QueryFailed as failure:
+            return error_response(failure.status, failure.message)
+        return Response(answer.body, media_type=answer.content_type, headers={"Vary": "Accept"})
+
+
+async def service_description(request: Request, chosen: str | None) -> Response:
+    from .description import service_description_graph
+    offered = ["text/html", *RDF_OFFERED]
+    media_type = chosen if chosen in offered else negotiate(request.headers.get("accept"), offered)
+    if media_type == "text/html":
+        from .ui import ui_page
+        return ui_page(request)
+    if media_type is None:
+        return error_response(406, f"the service description is available as {', '.join(offered)}")
+    endpoint = str(request.url.replace(query=""))
+    graph = service_description_graph(endpoint, request.app.state.counts, request.app.state.settings)
+    return rdf_response(graph.serialize(format=RDFLIB_FORMATS[media_type]).encode("utf-8"), media_type)
+
+
+RDFLIB_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+                  "application/rdf+xml": "xml"}
+
+
+def rdf_response(body: bytes, media_type: str, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body, status_code=status, media_type=f"{media_type}; charset=utf-8",
+                    headers={"Vary": "Accept", **(headers or {})})
+
+
+def register_data(app: FastAPI, settings: Settings) -> None:
+    @app.get("/health")
+    async def health(request: Request) -> JSONResponse:
+        pool: WorkerPool = request.app.state.pool
+        counts = request.app.state.counts
+        return JSONResponse({"status": "ok", "workers": pool.size, "graphs": len(counts),
+                             "triples": sum(counts.values())})
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> PlainTextResponse:
+        pool: WorkerPool = request.app.state.pool
+        text = request.app.state.metrics.render(pool.timeouts, pool.restarts, pool.size)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/data")
+    async def graph_store(request: Request) -> Response:
+        """Graph Store Protocol, read side: ?default (the union of all graphs) or ?graph=<iri>."""
+        params = request.query_params
+        chosen = format_parameter(params.get("format"))
+        offered = [*RDF_OFFERED]
+        media_type = chosen if chosen in offered else negotiate(request.headers.get("accept"), offered)
+        if media_type is None:
+            return error_response(406, f"graphs are available as {', '.join(offered)}")
+        queries: QueryService = request.app.state.queries
+        if "graph" in params and "default" not in params:
+            graph = params["graph"]
+            if graph not in request.app.state.counts:
+                return error_response(404, f"there is no graph <{graph}> in this dataset; known graphs: "
+                                           + ", ".join(f"<{g}>" for g in sorted(request.app.state.counts)))
+            query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        elif "default" in params and "graph" not in params:
+            query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+        else:
+            return error_response(400, "GET /data needs exactly one of ?default or ?graph=<iri>")
+        try:
+            body = await queries.construct(query, media_type)
+        except QueryFailed as failure:
+            return error_response(failure.status, failure.message)
+        return rdf_response(body, media_type)
+
+    @app.get("/.well-known/void")
+    async def void(request: Request) -> Response:
+        return await dump_as(request, "void.ttl")
+
+    @app.get("/context.jsonld")
+    async def context() -> Response:
+        return FileResponse(settings.dist_dir / "context.jsonld", media_type="application/ld+json; charset=utf-8")
+
+    @app.get("/dist/{name}")
+    async def dump(name: str) -> Response:
+        if name not in DUMP_FILES:
+            return error_response(404, f"no dump named {name}; the dumps are: {', '.join(DUMP_FILES)}")
+        media = {".trig": "application/trig", ".nq": "application/n-quads", ".ttl": "text/turtle",
+                 ".jsonld": "application/ld+json", ".json": "application/json"}[Path(name).suffix]
+        return FileResponse(settings.dist_dir / name, media_type=f"{media}; charset=utf-8", filename=name)
+
+
+async def dump_as(request: Request, name: str) -> Response:
+    """A Turtle file of dist/, content-negotiated into the other RDF syntaxes by Oxigraph."""
+    import pyoxigraph
+    chosen = format_parameter(request.query_params.get("format"))
+    media_type = chosen if chosen in RDF_OFFERED else negotiate(request.headers.get("accept"), RDF_OFFERED)
+    if media_type is None:
+        return error_response(406, f"available as {', '.join(RDF_OFFERED)}")
+    path = request.app.state.settings.dist_dir / name
+    if media_type == "text/turtle":
+        return rdf_response(path.read_bytes(), media_type)
+    triples = pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE)
+    body = pyoxigraph.serialize(triples, format=getattr(pyoxigraph.RdfFormat, GRAPH_FORMATS[media_type]))
+    return rdf_response(body, media_type)

@@ -1,0 +1,50 @@
+"""Typed settings of the endpoint: every limit explicit and configurable (STATECRAFT_* environment variables)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+def _env(name: str, default, kind):
+    raw = os.environ.get(f"STATECRAFT_{name.upper()}")
+    if raw is None:
+        return default
+    if kind is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind is tuple:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    if kind is Path:
+        return Path(raw)
+    return kind(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = Path(".")                       # the project folder (ontology/, data/, dist/)
+    dist: Path | None = None                     # the build output; default <root>/dist
+    store: Path | None = None                    # on-disk Oxigraph store; None = in memory
+    build: bool = True                           # build dist/ first when missing or stale
+    base_iri: str = "https://w3id.org/statecraft/"
+    query_timeout: float = 10.0                  # seconds; the worker running a query is killed after it
+    workers: int = 2                             # query worker processes
+    queue_timeout: float = 10.0                  # seconds a request may wait for a free worker
+    max_request_bytes: int = 1_000_000           # request bodies above this get 413
+    max_result_bytes: int = 50_000_000           # serialised results above this are refused, never truncated
+    allow_service_hosts: tuple[str, ...] = ()    # hosts a SERVICE clause may call; none by default
+    cors: bool = True                            # read-only data: any origin may GET and POST queries
+
+    @property
+    def dist_dir(self) -> Path:
+        return (self.dist or self.root / "dist").resolve()
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        values = {}
+        for f in fields(cls):
+            kind = {"Path | None": Path, "Path": Path, "bool": bool, "float": float, "int": int, "str": str,
+                    "tuple[str, ...]": tuple}[str(f.type)]
+            values[f.name] = _env(f.name, f.default, kind)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,292 @@
+"""Queries run in worker processes, so that a time limit really stops them.
+
+pyoxigraph cannot cancel a running query and ignores signals while it runs; the only way to stop
+one is to stop its process. Each worker opens the store (read-only on disk, or its own in-memory
+copy of the dumps), runs one query at a time, negotiates the result format once it knows the query
+form, and serialises the result with Oxigraph's own serialisers in the thread that ran the query
+(pyoxigraph's result iterators abort the process if iterated from another thread). The parent sends
+a job over a pipe and waits at most the time limit; past it, it kills the worker, starts a
+replacement and answers 503. Other workers keep answering meanwhile.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULT_FORMATS = {  # media type → pyoxigraph QueryResultsFormat name
+    "application/sparql-results+json": "JSON",
+    "application/json": "JSON",
+    "application/sparql-results+xml": "XML",
+    "application/xml": "XML",
+    "text/csv": "CSV",
+    "text/tab-separated-values": "TSV",
+}
+GRAPH_FORMATS = {  # media type → pyoxigraph RdfFormat name
+    "text/turtle": "TURTLE",
+    "application/n-triples": "N_TRIPLES",
+    "application/ld+json": "JSON_LD",
+    "application/rdf+xml": "RDF_XML",
+    "application/trig": "TRIG",
+    "application/n-quads": "N_QUADS",
+    "text/plain": "N_TRIPLES",
+}
+TEXTUAL = ("text/", "application/sparql-results+", "application/json", "application/ld+json", "application/xml",
+           "application/rdf+xml", "application/n-triples", "application/trig", "application/n-quads")
+
+
+class QueryFailed(Exception):
+    """A query could not be answered; status is the HTTP status to send."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StoreSource:
+    """Where workers get their data: an on-disk store (opened read-only) or dump files loaded in memory."""
+    store_path: Path | None = None
+    nquads_files: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    query: str
+    accept: str | None = None
+    result_format: str | None = None      # a media type that overrides Accept (the `format` parameter)
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    max_result_bytes: int = 50_000_000
+    base_iri: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    status: int
+    media_type: str
+    body: bytes
+    form: str        # SELECT, ASK, CONSTRUCT or DESCRIBE
+
+    @property
+    def content_type(self) -> str:
+        textual = self.media_type.startswith(TEXTUAL)
+        return f"{self.media_type}; charset=utf-8" if textual else self.media_type
+
+
+# --------------------------------------------------------------------------------------------
+# In the worker process
+# --------------------------------------------------------------------------------------------
+
+def open_store(source: StoreSource):
+    import pyoxigraph
+    if source.store_path is not None:
+        return pyoxigraph.Store.read_only(str(source.store_path))
+    store = pyoxigraph.Store()
+    for path in source.nquads_files:
+        store.bulk_load(path=str(path), format=pyoxigraph.RdfFormat.N_QUADS)
+    return store
+
+
+def execute(store, job: QueryJob) -> QueryAnswer:
+    """Run one query and serialise its result in the negotiated format (in this thread)."""
+    import pyoxigraph
+    from .negotiation import negotiate
+    from .protocol import uses_dataset_clause
+
+    options = {}
+    if job.default_graphs is not None or job.named_graphs is not None:
+        options["default_graph"] = [pyoxigraph.NamedNode(g) for g in job.default_graphs or ()]
+        options["named_graphs"] = [pyoxigraph.NamedNode(g) for g in job.named_graphs or ()]
+    elif not uses_dataset_clause(job.query):
+        options["use_default_graph_as_union"] = True
+    try:
+        result = store.query(job.query, base_iri=job.base_iri, **options)
+    except SyntaxError as error:
+        raise QueryFailed(400, f"SPARQL syntax error: {error}") from None
+    except (ValueError, OSError) as error:
+        raise QueryFailed(400, f"query cannot be evaluated: {error}") from None
+
+    if isinstance(result, pyoxigraph.QueryTriples):
+        offered, formats, form = list(GRAPH_FORMATS), GRAPH_FORMATS, "CONSTRUCT"
+        offered.remove("text/plain")
+        offered.append("text/plain")
+    else:
+        offered, formats = list(RESULT_FORMATS), RESULT_FORMATS
+        form = "ASK" if isinstance(result, pyoxigraph.QueryBoolean) else "SELECT"
+    media_type = job.result_format if job.result_format in formats else negotiate(job.accept, offered)
+    if media_type is None:
+        raise QueryFailed(406, f"none of the requested media types ({job.accept}) can carry a {form} result; "
+                               f"available: {', '.join(offered)}")
+    buffer = _CappedBuffer(job.max_result_bytes)
+    try:
+        if form == "CONSTRUCT":
+            result.serialize(buffer, format=getattr(pyoxigraph.RdfFormat, formats[media_type]))
+        else:
+            result.serialize(buffer, format=getattr(pyoxigraph.QueryResultsFormat, formats[media_type]))
+    except _ResultTooLarge:
+        raise QueryFailed(507, f"the result is larger than the cap of {job.max_result_bytes} bytes; "
+                               "narrow the query or add LIMIT (results are never truncated)") from None
+    except (ValueError, OSError) as error:
+        raise QueryFailed(400, f"query evaluation failed: {error}") from None
+    return QueryAnswer(200, media_type, buffer.getvalue(), form)
+
+
+class _ResultTooLarge(Exception):
+    pass
+
+
+class _CappedBuffer(io.BytesIO):
+    def __init__(self, cap: int):
+        super().__init__()
+        self.cap = cap
+
+    def write(self, data) -> int:
+        if self.tell() + len(data) > self.cap:
+            raise _ResultTooLarge()
+        return super().write(data)
+
+
+def _worker_main(conn, source: StoreSource) -> None:
+    try:
+        store = open_store(source)
+    except Exception as error:  # reported to the parent, which refuses to start
+        conn.send(("failed", f"{type(error).__name__}: {error}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(("ok", execute(store, job)))
+        except QueryFailed as failure:
+            conn.send(("failed-query", (failure.status, failure.message)))
+        except Exception as error:
+            conn.send(("failed-query", (500, f"internal error: {type(error).__name__}: {error}")))
+
+
+# --------------------------------------------------------------------------------------------
+# In the server process
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Worker:
+    process: multiprocessing.Process
+    conn: object
+    started: float = field(default_factory=time.monotonic)
+
+
+class WorkerPool:
+    """A fixed number of query worker processes; a worker over the time limit is killed and replaced."""
+
+    def __init__(self, source: StoreSource, size: int = 2, query_timeout: float = 10.0, queue_timeout: float = 10.0):
+        self.source = source
+        self.size = max(1, size)
+        self.query_timeout = query_timeout
+        self.queue_timeout = queue_timeout
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: set[int] = set()
+        self._lock = threading.Lock()
+        self.timeouts = 0
+        self.restarts = 0
+        self._closed = False
+
+    def start(self) -> None:
+        workers = [self._spawn() for _ in range(self.size)]
+        for worker in workers:
+            self._await_ready(worker)
+            self._idle.put(worker)
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(child, self.source), daemon=True,
+                                        name="statecraft-query-worker")
+        process.start()
+        child.close()
+        with self._lock:
+            self._all.add(process.pid)
+        return _Worker(process, parent)
+
+    def _await_ready(self, worker: _Worker) -> None:
+        if not worker.conn.poll(120):
+            raise RuntimeError("a query worker did not start within 120 s")
+        kind, detail = worker.conn.recv()
+        if kind != "ready":
+            raise RuntimeError(f"a query worker could not open the store: {detail}")
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join(5)
+        worker.conn.close()
+        with self._lock:
+            self._all.discard(worker.process.pid)
+        self.restarts += 1
+        if self._closed:
+            return
+
+        def start_replacement():
+            replacement = self._spawn()
+            try:
+                self._await_ready(replacement)
+            except RuntimeError:
+                replacement.process.kill()
+                return
+            self._idle.put(replacement)
+
+        threading.Thread(target=start_replacement, daemon=True).start()
+
+    def run(self, job: QueryJob) -> QueryAnswer:
+        """Blocking: run the job on a free worker; QueryFailed on errors, time-outs and a full pool."""
+        try:
+            worker = self._idle.get(timeout=self.queue_timeout)
+        except queue.Empty:
+            raise QueryFailed(503, f"all {self.size} query workers are busy; try again shortly") from None
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(self.query_timeout):
+                self.timeouts += 1
+                self._replace(worker)
+                worker = None
+                raise QueryFailed(503, f"the query ran longer than the limit of {self.query_timeout:g} s "
+                                       "and was stopped")
+            kind, payload = worker.conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            if worker is not None:
+                self._replace(worker)
+                worker = None
+            raise QueryFailed(500, "the query worker stopped unexpectedly; it has been replaced") from None
+        finally:
+            if worker is not None:
+                self._idle.put(worker)
+        if kind == "ok":
+            return payload
+        status, message = payload
+        raise QueryFailed(status, message)
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            worker.process.kill()
+            worker.process.join(5)
+        import os
+        import signal
+        with self._lock:
+            for pid in list(self._all):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self._all.clear()
