@@ -97,7 +97,7 @@ class LiveServer:
         output = open(log, "w") if log else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", "statecraft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning", *args],
+             "--log-level", "info", *args],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=output, stderr=output)
         import time
         deadline = time.monotonic() + 120
