@@ -230,6 +230,13 @@ def register_data(app: FastAPI, settings: Settings) -> None:
             return error_response(failure.status, failure.message)
         return rdf_response(body, media_type)
 
+    @app.get("/graph/{path:path}")
+    async def named_graph(path: str, request: Request) -> Response:
+        """A named graph's IRI dereferences to its Graph Store representation (303 See Other)."""
+        from urllib.parse import quote
+        iri = f"{request.app.state.settings.base_iri}graph/{path}"
+        return Response(status_code=303, headers={"Location": f"/data?graph={quote(iri, safe='')}"})
+
     @app.get("/.well-known/void")
     async def void(request: Request) -> Response:
         return await dump_as(request, "void.ttl")

@@ -201,6 +201,8 @@ def test_graph_store_read_side(server, built):
     assert len(parsed) == report["triples_per_graph"][reference]
     default = httpx.get(server.url + "/data?default", headers={"Accept": "application/n-triples"})
     assert default.status_code == 200 and len(Graph().parse(data=default.text, format="nt")) > len(parsed)
+    redirected = httpx.get(server.url + "/graph/reference", headers={"Accept": "text/turtle"}, follow_redirects=True)
+    assert redirected.history[0].status_code == 303 and len(Graph().parse(data=redirected.text)) == len(parsed)
     unknown = httpx.get(server.url + "/data", params={"graph": "https://example.org/none"})
     assert unknown.status_code == 404 and "no graph" in unknown.text
 
