@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             pool.close()
 
-    app = FastAPI(title="Statecraft SPARQL endpoint", lifespan=lifespan, docs_url="/api", redoc_url=None)
+    # No Swagger page: FastAPI's loads its scripts from a CDN, and this server works offline.
+    app = FastAPI(title="Statecraft SPARQL endpoint", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.metrics = Metrics()
     if settings.cors:
@@ -120,18 +121,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     register_sparql(app, settings)
     register_data(app, settings)
-    import importlib
-    import importlib.util
-    for module_name in ("pages", "ui"):
-        if importlib.util.find_spec(f"statecraft.{module_name}") is None:  # TODO(issue 3): both land this session
-            continue
-        module = importlib.import_module(f"statecraft.{module_name}")
-        if not hasattr(module, "router"):
-            continue
-        app.include_router(module.router)
-        if hasattr(module, "mount_static"):
-            module.mount_static(app)
+    from . import pages, ui
+    app.include_router(pages.router)
+    app.include_router(ui.router)
+    ui.mount_static(app)
+    register_docs(app, settings)
     return app
+
+
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+
+
+def register_docs(app: FastAPI, settings: Settings) -> None:
+    """The project's Markdown docs (data model, cookbook, decisions …), served as they are."""
+    from fastapi.responses import HTMLResponse
+    import html
+
+    @app.get("/docs/")
+    async def docs_index() -> HTMLResponse:
+        items = "".join(f'<li><a href="/docs/{p.name}">{html.escape(p.stem)}</a></li>'
+                        for p in sorted(DOCS_DIR.glob("*.md")))
+        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Statecraft docs</title>"
+                            f"<h1>Statecraft docs</h1><ul>{items}</ul><p><a href=/>query UI</a></p>")
+
+    @app.get("/docs/{name}")
+    async def doc(name: str) -> Response:
+        path = DOCS_DIR / name
+        if "/" in name or not name.endswith(".md") or not path.is_file():
+            return error_response(404, f"no document named {name}; see /docs/")
+        return Response(path.read_bytes(), media_type="text/markdown; charset=utf-8")
 
 
 async def graph_counts(queries: QueryService) -> dict[str, int]:

@@ -226,3 +226,11 @@ def test_health_and_metrics(server):
     for series in ('statecraft_queries_total{outcome="ok"}', "statecraft_query_duration_seconds_count",
                    "statecraft_queries_in_flight", "statecraft_query_timeouts_total"):
         assert series in text
+
+
+def test_docs_are_served(server):
+    index = httpx.get(server.url + "/docs/")
+    assert index.status_code == 200 and 'href="/docs/cookbook.md"' in index.text
+    cookbook = httpx.get(server.url + "/docs/cookbook.md")
+    assert cookbook.headers["content-type"] == "text/markdown; charset=utf-8" and cookbook.text.startswith("# Query cookbook")
+    assert httpx.get(server.url + "/docs/..%2Fpyproject.toml").status_code == 404
