@@ -1,0 +1,200 @@
+"""One real server for the whole W3C run: an on-disk Oxigraph store holding every graph the suites
+need, served by `statecraft serve --no-build` as a subprocess on a free loopback port.
+
+Graphs in the store:
+- the protocol suite's data (protocol/data*.nt) under the IRIs its requests name
+  (http://kasei.us/2009/09/sparql/data/dataN.rdf);
+- every data file of the query suites (qt:data, qt:graphData, and FROM / FROM NAMED targets),
+  each under a named graph whose IRI is the file's own file:// URL, so that a test's dataset is
+  given to the endpoint by default-graph-uri / named-graph-uri (or by the query's FROM clauses).
+
+Results are collected per test for docs/conformance.md (see report.py); the file is written only
+when STATECRAFT_WRITE_CONFORMANCE=1 and the whole W3C selection ran.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from . import report as conformance
+from .manifest import ROOT, TOP_MANIFESTS, protocol_graphs, query_tests, require_suites, url_path
+from .results import dataset_iris
+
+HERE = Path(__file__).resolve().parent
+STARTUP_SECONDS = 120
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------
+
+def query_data_files(root: Path) -> set[str]:
+    """File URLs of every graph a query test reads: its data, its named graphs, its FROM targets."""
+    files: set[str] = set()
+    for top in TOP_MANIFESTS:
+        for test in query_tests(root, top):
+            if test.service_data or test.kind not in ("QueryEvaluationTest", "CSVResultFormatTest"):
+                continue
+            files.update(test.data)
+            files.update(test.graph_data)
+            text = test.query_path.read_text(encoding="utf-8")
+            for iri in dataset_iris(text):
+                target = urljoin(test.query, iri)
+                if target.startswith("file:") and url_path(target).is_file():
+                    files.add(target)
+    return files
+
+
+def load_graph(store: ox.Store, url: str, graph: str) -> int:
+    path = url_path(url)
+    quads = list(ox.parse(path=str(path), base_iri=url, rename_blank_nodes=True))
+    name = ox.NamedNode(graph)
+    store.extend([ox.Quad(q.subject, q.predicate, q.object, name) for q in quads])
+    return len(quads)
+
+
+def build_store(path: Path, root: Path) -> dict[str, int]:
+    """Write the store and close it (RocksDB's lock must be free before the server opens it read-only)."""
+    store = ox.Store(str(path))
+    graphs = {}
+    for graph, url in sorted(protocol_graphs(root).items()):
+        graphs[graph] = load_graph(store, url, graph)
+    for url in sorted(query_data_files(root)):
+        graphs[url] = load_graph(store, url, url)
+    store.flush()
+    del store
+    return graphs
+
+
+# --------------------------------------------------------------------------------------------
+# The server
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Server:
+    base: str
+    client: httpx.Client
+    graphs: dict[str, int]     # graph IRI → triples, as loaded (empty files make no graph)
+    log: Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.base}/sparql"
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop the server started here, then anything left in its own process group (its query workers)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def w3c_server(tmp_path_factory) -> Server:
+    root = require_suites()
+    work = tmp_path_factory.mktemp("w3c")
+    store_dir = work / "store"
+    graphs = build_store(store_dir, root)
+    port = free_port()
+    log = work / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATECRAFT_")}  # the defaults, not the shell's
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    command = [sys.executable, "-m", "statecraft.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--store", str(store_dir), "--no-build", "--workers", "2", "--query-timeout", "10",
+               "--log-level", "warning"]
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    client = httpx.Client(timeout=30)
+    server = Server(base, client, graphs, log)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with status {process.returncode} before answering /health:\n"
+                            f"{server.log_tail()}", pytrace=False)
+            try:
+                if client.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer /health within {STARTUP_SECONDS} s:\n{server.log_tail()}",
+                            pytrace=False)
+            time.sleep(0.2)
+        yield server
+    finally:
+        client.close()
+        stop(process)
+
+
+# --------------------------------------------------------------------------------------------
+# Outcomes, for docs/conformance.md
+# --------------------------------------------------------------------------------------------
+
+def _ours(item) -> bool:
+    return HERE in Path(str(item.path)).resolve().parents
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        if _ours(item) and hasattr(item, "callspec"):
+            item.user_properties.append(("w3c_suite", getattr(item.module, "SUITE", item.module.__name__)))
+            item.user_properties.append(("w3c_test", item.callspec.id))
+
+
+def pytest_deselected(items):
+    conformance.RUN.deselected += sum(1 for item in items if _ours(item) and hasattr(item, "callspec"))
+
+
+def pytest_collection_finish(session):
+    conformance.RUN.collected = sum(1 for item in session.items if _ours(item) and hasattr(item, "callspec"))
+    conformance.RUN.started = time.monotonic()
+
+
+def pytest_runtest_logreport(report):
+    properties = dict(report.user_properties)
+    if "w3c_suite" in properties:
+        conformance.RUN.record(report, properties)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    summary = conformance.RUN.summary_line()
+    if summary:
+        terminalreporter.write_line(summary)
+        written = conformance.maybe_write(ROOT / "docs" / "conformance.md")
+        if written:
+            terminalreporter.write_line(written)
