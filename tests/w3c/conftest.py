@@ -194,6 +194,12 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     summary = conformance.RUN.summary_line()
     if summary:
+        terminalreporter.section("W3C SPARQL 1.1 test suites")
+        for entry in sorted(conformance.RUN.records.values(), key=lambda e: (e.suite, e.test)):
+            # every protocol test, and every test of any suite that did not simply pass, with its outcome
+            if entry.suite.lower().startswith("protocol") or entry.outcome != "passed":
+                reason = f" — {entry.reason}" if entry.reason else ""
+                terminalreporter.write_line(f"{entry.suite} | {entry.test} | {conformance.LABELS[entry.outcome]}{reason}")
         terminalreporter.write_line(summary)
         written = conformance.maybe_write(ROOT / "docs" / "conformance.md")
         if written:
