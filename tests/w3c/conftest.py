@@ -100,6 +100,15 @@ class Server:
             return "(no server log)"
 
 
+def _die_with_parent() -> None:
+    """In the server process (Linux): get SIGTERM if pytest itself is killed, so no server outlives the run."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -136,7 +145,7 @@ def w3c_server(tmp_path_factory) -> Server:
                "--log-level", "warning"]
     with open(log, "wb") as log_file:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=_die_with_parent)
     base = f"http://127.0.0.1:{port}"
     client = httpx.Client(timeout=30)
     server = Server(base, client, graphs, log)

@@ -142,6 +142,8 @@ def test_query(test, w3c_server, request):
         response = post_query(w3c_server, body, accept, default=list(test.data) or [EMPTY_GRAPH],
                               named=list(test.graph_data))
     assert response.status_code == 200, f"{response.status_code}: {response.text[:400]}"
+    media = response.headers.get("content-type", "").split(";")[0].strip()
+    assert media == accept, f"asked for {accept}, got {media}"
     actual = load_actual(response.content, response.headers.get("content-type", ""))
     ordered = has_top_level_order_by(query) and test.result.rsplit(".", 1)[-1] in RESULT_MEDIA
     outcome = compare(expected, actual, ordered, test.lax_cardinality)
