@@ -16,8 +16,9 @@ from .workers import QueryFailed
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
-WRITES_DISABLED = ("this endpoint is read-only: SPARQL Update is refused. Writes are enabled by an operator "
-                   "with a write token (STATECRAFT_WRITE_TOKEN), and are validated against the shapes")
+WRITES_DISABLED = ("this endpoint is read-only: SPARQL Update is refused. Writes are enabled by changing the "
+                   "curated sources (data/, ontology/, shapes/) and running `statecraft build`, which validates "
+                   "them against the shapes; the server reloads the new build when it starts")
 
 # Strings, IRIs and comments, in the order a SPARQL lexer would see them.
 _LEXEMES = re.compile(r'''

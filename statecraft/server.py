@@ -182,6 +182,8 @@ def register_sparql(app: FastAPI, settings: Settings) -> None:
                 base_iri=str(request.url.replace(query=""))))
         except QueryFailed as failure:
             return error_response(failure.status, failure.message)
+        except Exception as error:  # never a reset connection or a stack trace: a 500 that says what failed
+            return error_response(500, f"internal error while answering the request: {type(error).__name__}: {error}")
         return Response(answer.body, media_type=answer.content_type, headers={"Vary": "Accept"})
 
 

@@ -60,11 +60,6 @@ KNOWN_FAILURES: dict[str, str] = {
         "Oxigraph gives BNODE(\"foo\") the same blank node in different solutions; SPARQL 1.1 wants a fresh one per "
         "solution. This harness matches blank nodes across the whole result; Oxigraph's runner matches them one "
         "solution at a time, so it counts this as a pass"),
-    M + "syntax-query/manifest#test_4": (
-        "a positive syntax test calling an unknown extension function: Oxigraph refuses to evaluate it "
-        "(RuntimeError, answered 500) where SPARQL 1.1 §17.6 makes the call an error (an unbound ?F). Oxigraph's "
-        "runner only parses syntax tests. Fixable in the server: give each function Oxigraph reports as unsupported a "
-        "fallback that returns no value, and retry"),
     M + "csv-tsv-res/manifest#csv03": (
         "Oxigraph stores numbers in canonical form (\"1.0e6\"^^xsd:double comes back as 1000000); CSV carries only "
         "the lexical form, so the value cannot be compared by value. Oxigraph's runner does not run the CSV tests"),
