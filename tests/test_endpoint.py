@@ -243,3 +243,15 @@ def test_an_unknown_function_leaves_its_variable_unbound(server):
     assert answer.status_code == 200
     assert answer.json()["results"]["bindings"] == [{"x": {"type": "literal", "value": "1",
                                                            "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+
+
+def test_a_result_over_the_cap_is_refused_not_truncated(built):
+    from conftest import LiveServer
+    capped = LiveServer(["--dist", str(built.dist), "--workers", "1"], env={"STATECRAFT_MAX_RESULT_BYTES": "2000"})
+    try:
+        small = httpx.get(capped.url + "/sparql", params={"query": "ASK {}"})
+        assert small.status_code == 200
+        big = httpx.get(capped.url + "/sparql", params={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"})
+        assert big.status_code == 507 and "cap of 2000 bytes" in big.text and "never truncated" in big.text
+    finally:
+        capped.stop()
