@@ -348,17 +348,25 @@ def _failure(request: Request, fmt: Format | None, failure: QueryFailed, setting
 # /id/{path}
 # ---------------------------------------------------------------------------------------------
 
+def _format_and_queries(request: Request):
+    """The negotiated format and the query service, or the response that refuses the request (406, 503)."""
+    fmt = choose_format(request)
+    if fmt is None:
+        return None, None, _not_acceptable(request)
+    queries = _queries(request)
+    if queries is None:
+        return fmt, None, _text_response(request, "503 the graph is not loaded yet\n", 503)
+    return fmt, queries, None
+
+
 @router.api_route("/id/{path:path}", methods=["GET", "HEAD"], include_in_schema=True,
                   summary="A Statecraft identifier, as HTML or RDF (content negotiation)")
 async def resource(request: Request, path: str) -> Response:
     settings = _settings(request)
     iri = f"{settings.base_iri}id/{path}"
-    fmt = choose_format(request)
-    if fmt is None:
-        return _not_acceptable(request)
-    queries = _queries(request)
-    if queries is None:
-        return _text_response(request, "503 the graph is not loaded yet\n", 503)
+    fmt, queries, refusal = _format_and_queries(request)
+    if refusal is not None:
+        return refusal
     try:
         if not _safe_iri(iri) or not await _exists(queries, iri):
             return _not_found(request, settings, iri, fmt)
@@ -687,12 +695,9 @@ async def _ontology(request: Request, version: str | None) -> Response:
     settings = _settings(request)
     ontology_iri = settings.base_iri + "ontology"
     graph = settings.base_iri + "graph/ontology"
-    fmt = choose_format(request)
-    if fmt is None:
-        return _not_acceptable(request)
-    queries = _queries(request)
-    if queries is None:
-        return _text_response(request, "503 the graph is not loaded yet\n", 503)
+    fmt, queries, refusal = _format_and_queries(request)
+    if refusal is not None:
+        return refusal
     try:
         if version is not None:
             rows = await queries.select(f"SELECT ?v WHERE {{ GRAPH <{graph}> {{ <{ontology_iri}> <{OWL}versionIRI> ?v }} }}")

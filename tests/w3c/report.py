@@ -105,6 +105,10 @@ def group_of(test_id: str) -> str:
     return match.group(1) if match else ""
 
 
+def _outcome(entry: Record) -> str:
+    return LABELS[entry.outcome] + (f": {entry.reason}" if entry.outcome != "passed" and entry.reason else "")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -174,8 +178,7 @@ def render(run: Run, elapsed: float) -> str:
         out += ["## Protocol (protocol/manifest.ttl)", "",
                 "| Test | What it checks | Outcome |", "| --- | --- | --- |"]
         for entry in protocol:
-            outcome = LABELS[entry.outcome] + (f": {entry.reason}" if entry.outcome != "passed" and entry.reason else "")
-            out.append(f"| {entry.test} | {_cell(entry.title)} | {_cell(outcome)} |")
+            out.append(f"| {entry.test} | {_cell(entry.title)} | {_cell(_outcome(entry))} |")
         out.append("")
 
     description = by_suite.get("Service Description", [])
@@ -185,8 +188,7 @@ def render(run: Run, elapsed: float) -> str:
                 "(parsed with rdflib).", "",
                 "| Test | Outcome |", "| --- | --- |"]
         for entry in description:
-            outcome = LABELS[entry.outcome] + (f": {entry.reason}" if entry.outcome != "passed" and entry.reason else "")
-            out.append(f"| {entry.test} | {_cell(outcome)} |")
+            out.append(f"| {entry.test} | {_cell(_outcome(entry))} |")
         out.append("")
 
     evaluation = by_suite.get("Query evaluation", [])
