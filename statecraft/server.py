@@ -257,6 +257,12 @@ def register_data(app: FastAPI, settings: Settings) -> None:
         iri = f"{request.app.state.settings.base_iri}graph/{path}"
         return Response(status_code=303, headers={"Location": f"/data?graph={quote(iri, safe='')}"})
 
+    @app.get("/dataset")
+    @app.get("/dataset/{path:path}")
+    async def dataset(path: str = "") -> Response:
+        """The dataset's IRI (and its subsets' and distributions') dereference to the VoID/DCAT description."""
+        return Response(status_code=303, headers={"Location": "/.well-known/void"})
+
     @app.get("/.well-known/void")
     async def void(request: Request) -> Response:
         return await dump_as(request, "void.ttl")

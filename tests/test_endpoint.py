@@ -211,6 +211,9 @@ def test_void_and_dumps(server, built):
     void = httpx.get(server.url + "/.well-known/void", headers={"Accept": "application/ld+json"})
     assert void.status_code == 200 and void.headers["content-type"].startswith("application/ld+json")
     assert len(Graph().parse(data=void.text, format="json-ld")) > 20
+    for minted in ("/dataset", "/dataset/graph/reference", "/dataset/distribution/statecraft.trig"):
+        redirected = httpx.get(server.url + minted, headers={"Accept": "text/turtle"}, follow_redirects=True)
+        assert redirected.history[0].status_code == 303 and "void:Dataset" in redirected.text
     dump = httpx.get(server.url + "/dist/statecraft.nq")
     assert dump.status_code == 200 and dump.content == (built.dist / "statecraft.nq").read_bytes()
     assert httpx.get(server.url + "/dist/secret.txt").status_code == 404
