@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-import re
+import os
 import queue
+import re
+import signal
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 RESULT_FORMATS = {  # media type → pyoxigraph QueryResultsFormat name
@@ -201,7 +202,6 @@ def _worker_main(conn, source: StoreSource) -> None:
 class _Worker:
     process: multiprocessing.Process
     conn: object
-    started: float = field(default_factory=time.monotonic)
 
 
 class WorkerPool:
@@ -301,8 +301,6 @@ class WorkerPool:
                 break
             worker.process.kill()
             worker.process.join(5)
-        import os
-        import signal
         with self._lock:
             for pid in list(self._all):
                 try:
