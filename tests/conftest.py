@@ -12,6 +12,8 @@ from types import SimpleNamespace
 import pyoxigraph
 import pytest
 
+from live_server import LiveServer, free_port  # noqa: F401  (re-exported for the tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,49 +79,6 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
     return subprocess.run([sys.executable, "-m", "statecraft.cli", *args], cwd=cwd or ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
                           capture_output=True, text=True, timeout=600)
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveServer:
-    """The real endpoint (`statecraft serve`) in a subprocess on a loopback port."""
-
-    def __init__(self, args: list[str], env: dict | None = None, log: Path | None = None):
-        import httpx
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        output = open(log, "w") if log else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "statecraft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "info", *args],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=output, stderr=output)
-        import time
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}"
-                                   + (f": {log.read_text()}" if log else ""))
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the server did not answer /health within 120 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @pytest.fixture(scope="session")

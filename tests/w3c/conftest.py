@@ -14,11 +14,6 @@ when STATECRAFT_WRITE_CONFORMANCE=1 and the whole W3C selection ran.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +23,13 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from live_server import LiveServer
+
 from . import report as conformance
 from .manifest import ROOT, TOP_MANIFESTS, protocol_graphs, query_tests, require_suites, url_path
 from .results import dataset_iris
 
 HERE = Path(__file__).resolve().parent
-STARTUP_SECONDS = 120
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,47 +83,11 @@ class Server:
     base: str
     client: httpx.Client
     graphs: dict[str, int]     # graph IRI → triples, as loaded (empty files make no graph)
-    log: Path
 
     @property
     def endpoint(self) -> str:
         return f"{self.base}/sparql"
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
-
-
-def _die_with_parent() -> None:
-    """In the server process (Linux): get SIGTERM if pytest itself is killed, so no server outlives the run."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop the server started here, then anything left in its own process group (its query workers)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait(5)
 
 
 @pytest.fixture(scope="session")
@@ -136,38 +96,18 @@ def w3c_server(tmp_path_factory) -> Server:
     work = tmp_path_factory.mktemp("w3c")
     store_dir = work / "store"
     graphs = build_store(store_dir, root)
-    port = free_port()
     log = work / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STATECRAFT_")}  # the defaults, not the shell's
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    command = [sys.executable, "-m", "statecraft.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--store", str(store_dir), "--no-build", "--workers", "2", "--query-timeout", "10",
-               "--log-level", "warning"]
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
-    base = f"http://127.0.0.1:{port}"
-    client = httpx.Client(timeout=30)
-    server = Server(base, client, graphs, log)
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with status {process.returncode} before answering /health:\n"
-                            f"{server.log_tail()}", pytrace=False)
-            try:
-                if client.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /health within {STARTUP_SECONDS} s:\n{server.log_tail()}",
-                            pytrace=False)
-            time.sleep(0.2)
-        yield server
+        live = LiveServer(["--store", str(store_dir), "--no-build", "--workers", "2", "--query-timeout", "10"],
+                          log=log, log_level="warning")
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    client = httpx.Client(timeout=30)
+    try:
+        yield Server(live.url, client, graphs)
     finally:
         client.close()
-        stop(process)
+        live.stop()
 
 
 # --------------------------------------------------------------------------------------------
