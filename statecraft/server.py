@@ -22,7 +22,7 @@ from .negotiation import negotiate
 from .protocol import parse_request, refuse_outbound
 from .settings import Settings
 from .store import prepare
-from .workers import GRAPH_FORMATS, QueryAnswer, QueryFailed, QueryJob, WorkerPool
+from .workers import GRAPH_FORMATS, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut, WorkerPool, WorkersBusy
 
 RDF_OFFERED = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 FORMAT_ALIASES = {
@@ -45,6 +45,12 @@ def format_parameter(value: str | None) -> str | None:
     return FORMAT_ALIASES.get(value.strip().lower(), value.strip().lower())
 
 
+def choose_media_type(request: Request, offered: list[str]) -> str | None:
+    """The `format` parameter when it names an offered type, else the Accept header; None means 406."""
+    chosen = format_parameter(request.query_params.get("format"))
+    return chosen if chosen in offered else negotiate(request.headers.get("accept"), offered)
+
+
 def error_response(status: int, message: str) -> PlainTextResponse:
     return PlainTextResponse(message + "\n", status_code=status, media_type="text/plain; charset=utf-8")
 
@@ -65,8 +71,8 @@ class QueryService:
             outcome = "ok"
             return answer
         except QueryFailed as failure:
-            outcome = "timeout" if failure.status == 503 and "limit" in failure.message else (
-                "busy" if failure.status == 503 else "client_error" if failure.status < 500 else "error")
+            outcome = ("timeout" if isinstance(failure, QueryTimedOut) else "busy" if isinstance(failure, WorkersBusy)
+                       else "client_error" if failure.status < 500 else "error")
             raise
         finally:
             self.metrics.in_flight -= 1
@@ -172,12 +178,12 @@ def register_sparql(app: FastAPI, settings: Settings) -> None:
         try:
             body = await read_body(request, settings.max_request_bytes) if request.method != "GET" else b""
             parsed = parse_request(request.method, request.url.query, request.headers.get("content-type"), body)
-            chosen = format_parameter(request.query_params.get("format"))
             if parsed.operation == "description":
-                return await service_description(request, chosen)
+                return await service_description(request)
             queries: QueryService = request.app.state.queries
             answer = await queries.run(queries.job(
-                parsed.text, accept=request.headers.get("accept"), result_format=chosen,
+                parsed.text, accept=request.headers.get("accept"),
+                result_format=format_parameter(request.query_params.get("format")),
                 default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs,
                 base_iri=str(request.url.replace(query=""))))
         except QueryFailed as failure:
@@ -187,10 +193,10 @@ def register_sparql(app: FastAPI, settings: Settings) -> None:
         return Response(answer.body, media_type=answer.content_type, headers={"Vary": "Accept"})
 
 
-async def service_description(request: Request, chosen: str | None) -> Response:
+async def service_description(request: Request) -> Response:
     from .description import service_description_graph
     offered = ["text/html", *RDF_OFFERED]
-    media_type = chosen if chosen in offered else negotiate(request.headers.get("accept"), offered)
+    media_type = choose_media_type(request, offered)
     if media_type == "text/html":
         from .ui import ui_page
         return ui_page(request)
@@ -228,11 +234,9 @@ def register_data(app: FastAPI, settings: Settings) -> None:
     async def graph_store(request: Request) -> Response:
         """Graph Store Protocol, read side: ?default (the union of all graphs) or ?graph=<iri>."""
         params = request.query_params
-        chosen = format_parameter(params.get("format"))
-        offered = [*RDF_OFFERED]
-        media_type = chosen if chosen in offered else negotiate(request.headers.get("accept"), offered)
+        media_type = choose_media_type(request, RDF_OFFERED)
         if media_type is None:
-            return error_response(406, f"graphs are available as {', '.join(offered)}")
+            return error_response(406, f"graphs are available as {', '.join(RDF_OFFERED)}")
         queries: QueryService = request.app.state.queries
         if "graph" in params and "default" not in params:
             graph = params["graph"]
@@ -283,8 +287,7 @@ def register_data(app: FastAPI, settings: Settings) -> None:
 async def dump_as(request: Request, name: str) -> Response:
     """A Turtle file of dist/, content-negotiated into the other RDF syntaxes by Oxigraph."""
     import pyoxigraph
-    chosen = format_parameter(request.query_params.get("format"))
-    media_type = chosen if chosen in RDF_OFFERED else negotiate(request.headers.get("accept"), RDF_OFFERED)
+    media_type = choose_media_type(request, RDF_OFFERED)
     if media_type is None:
         return error_response(406, f"available as {', '.join(RDF_OFFERED)}")
     path = request.app.state.settings.dist_dir / name

@@ -51,6 +51,14 @@ class QueryFailed(Exception):
         self.message = message
 
 
+class QueryTimedOut(QueryFailed):
+    """The query ran past the time limit and its worker was stopped."""
+
+
+class WorkersBusy(QueryFailed):
+    """No worker became free while the request waited."""
+
+
 @dataclass(frozen=True)
 class StoreSource:
     """Where workers get their data: an on-disk store (opened read-only) or dump files loaded in memory."""
@@ -269,14 +277,14 @@ class WorkerPool:
         try:
             worker = self._idle.get(timeout=self.queue_timeout)
         except queue.Empty:
-            raise QueryFailed(503, f"all {self.size} query workers are busy; try again shortly") from None
+            raise WorkersBusy(503, f"all {self.size} query workers are busy; try again shortly") from None
         try:
             worker.conn.send(job)
             if not worker.conn.poll(self.query_timeout):
                 self.timeouts += 1
                 self._replace(worker)
                 worker = None
-                raise QueryFailed(503, f"the query ran longer than the limit of {self.query_timeout:g} s "
+                raise QueryTimedOut(503, f"the query ran longer than the limit of {self.query_timeout:g} s "
                                        "and was stopped")
             kind, payload = worker.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
