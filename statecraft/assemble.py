@@ -14,7 +14,7 @@ from rdflib.namespace import RDF
 
 from .evidence import AnchorError, Span, anchor, article_text_triples
 from .namespaces import ONTOLOGY_GRAPH, REFERENCE_GRAPH, SC, article_graph, article_iri
-from .sources import SourceError, Sources, parse_file, parse_files
+from .sources import SourceError, Sources, merge, parse_file, parse_files
 
 
 @dataclass
@@ -28,11 +28,7 @@ class Assembly:
         return self.graphs[ONTOLOGY_GRAPH]
 
     def union(self, *extra: Graph) -> Graph:
-        merged = Graph()
-        for graph in (*self.graphs.values(), *extra):
-            for triple in graph:
-                merged.add(triple)
-        return merged
+        return merge((*self.graphs.values(), *extra))
 
 
 def anchor_article_files(sources: Sources, slug: str, files) -> tuple[Graph, list[Span]]:

@@ -19,7 +19,7 @@ from .coverage import uncovered
 from .namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES, article_graph
 from .publish import Publication, write_dist
 from .reconcile import unlinked_entities
-from .sources import discover
+from .sources import discover, merge
 from .store import sources_digest
 
 
@@ -37,15 +37,7 @@ class BuildResult:
 
 def _data_union(assembly: Assembly, *extra: Graph) -> Graph:
     """Everything but the ontology graph (pyshacl and HermiT get the ontology separately or merged)."""
-    merged = Graph()
-    for name, graph in assembly.graphs.items():
-        if name != ONTOLOGY_GRAPH:
-            for triple in graph:
-                merged.add(triple)
-    for graph in extra:
-        for triple in graph:
-            merged.add(triple)
-    return merged
+    return merge([*(g for name, g in assembly.graphs.items() if name != ONTOLOGY_GRAPH), *extra])
 
 
 def run_checks(assembly: Assembly, say: Callable[[str], None]) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 
 from . import __version__
 
@@ -50,7 +50,7 @@ def cmd_validate(args) -> int:
     from .assemble import anchor_article_files
     from .evidence import AnchorError
     from .namespaces import PREFIXES, REFERENCE_GRAPH
-    from .sources import SourceError, discover, parse_file, parse_files
+    from .sources import SourceError, discover, merge, parse_file, parse_files
 
     root = project_root(args.root)
     prefixes = {p: str(ns) for p, ns in PREFIXES.items()}
@@ -61,14 +61,10 @@ def cmd_validate(args) -> int:
         files = [Path(f) for f in args.files]
         for path in files:
             parse_file(path)  # exit 2, with line and column, before anything else
-        data, focus = Graph(), set()
-        for triple in reference:
-            data.add(triple)
+        data, focus = merge([reference]), set()
         if not files:
             for article in sources.articles:
-                graph, _ = anchor_article_files(sources, article.slug, article.rdf_files)
-                for triple in graph:
-                    data.add(triple)
+                data += anchor_article_files(sources, article.slug, article.rdf_files)[0]
         by_article: dict[str | None, list[Path]] = {}
         for path in files:
             by_article.setdefault(_article_of(path, sources), []).append(path)
@@ -82,8 +78,7 @@ def cmd_validate(args) -> int:
                 given, _ = anchor_article_files(sources, slug, paths)
                 graph, _ = anchor_article_files(sources, slug, [*context, *paths])
                 focus.update(s for s in given.subjects() if isinstance(s, URIRef))
-            for triple in graph:
-                data.add(triple)
+            data += graph
     except SourceError as error:
         print(f"unusable input: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -91,12 +86,7 @@ def cmd_validate(args) -> int:
         print(f"evidence: {error}", file=sys.stderr)
         return EXIT_INVALID
 
-    asserted = Graph()
-    for graph in (ontology, data):
-        for triple in graph:
-            asserted.add(triple)
-    for triple in reason.materialise(asserted, sources.rules_dir):
-        data.add(triple)
+    data += reason.materialise(merge([ontology, data]), sources.rules_dir)
     shapes = validate.load_shapes(sources.shapes_files)
     outcome = validate.validate(data, shapes, ontology, focus_nodes=sorted(focus) if files else None)
     for result in outcome.results:

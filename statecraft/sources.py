@@ -100,6 +100,14 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     return graph
 
 
+def merge(graphs) -> Graph:
+    """One plain graph holding the triples of all the given graphs."""
+    merged = Graph()
+    for graph in graphs:
+        merged += graph
+    return merged
+
+
 def parse_files(paths) -> Graph:
     """Parse several files into one plain graph (named graphs of TriG files are merged)."""
     merged = Graph()
