@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 $(BIN)/statecraft: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
 HOST ?= 127.0.0.1

@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", help="an on-disk Oxigraph store (default: in memory)")
     p.add_argument("--dist", help="the build output to serve (default: <root>/dist)")
     p.add_argument("--no-build", action="store_true",
-                   help="serve --store as it is, without building or loading (for stores prepared elsewhere)")
+                   help="never build: serve --dist as it is (loading it into --store when the store's content "
+                        "hash differs), or a --store prepared elsewhere as it is")
     p.add_argument("--workers", type=int, help="query worker processes (default 2)")
     p.add_argument("--query-timeout", type=float, help="seconds before a query is stopped (default 10)")
     p.add_argument("--log-level", default="info")

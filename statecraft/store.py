@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from .settings import Settings
 from .workers import StoreSource
 
 HASH_MARKER = "statecraft-content-hash"
+COUNTS_FILE = "statecraft-graph-counts.json"
 SOURCE_FOLDERS = ("ontology", "shapes", "data")
 
 
@@ -52,21 +54,42 @@ def ensure_dist(settings: Settings, say=print) -> Path:
     return dist
 
 
-def prepare(settings: Settings, say=print) -> StoreSource:
-    """Where the query workers get their data, building and loading whatever is out of date."""
-    if settings.store is not None and not settings.build:
+@dataclass(frozen=True)
+class Prepared:
+    """What the server starts from: where workers get their data, and the triples per graph if known."""
+    source: StoreSource
+    counts: dict[str, int] | None
+
+
+def prepare(settings: Settings, say=print) -> Prepared:
+    """Where the query workers get their data, building and loading whatever is out of date.
+
+    With `build` off nothing is built: an explicitly given dist/ is loaded into the store only when
+    its content hash differs from the store's; a store alone is served as it is.
+    """
+    if settings.store is not None and not settings.build and settings.dist is None:
         if not settings.store.is_dir():
             raise FileNotFoundError(f"no Oxigraph store at {settings.store}")
-        return StoreSource(store_path=settings.store.resolve())
+        return Prepared(StoreSource(store_path=settings.store.resolve()), stored_counts(settings.store))
     dist = ensure_dist(settings, say)
+    counts = (build_report(dist) or {}).get("triples_per_graph")
     if settings.store is None:
-        return StoreSource(nquads_files=((dist / "statecraft.nq").resolve(),))
-    return StoreSource(store_path=load_on_disk(dist, settings.store.resolve(), say))
+        return Prepared(StoreSource(nquads_files=((dist / "statecraft.nq").resolve(),)), counts)
+    return Prepared(StoreSource(store_path=load_on_disk(dist, settings.store.resolve(), say)), counts)
+
+
+def stored_counts(path: Path) -> dict[str, int] | None:
+    try:
+        return json.loads((path / COUNTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def load_on_disk(dist: Path, path: Path, say=print) -> Path:
+    """Bulk-load dist/statecraft.nq into an on-disk store, unless the store already holds that content."""
     import pyoxigraph
-    wanted = (build_report(dist) or {}).get("content_hash")
+    report = build_report(dist) or {}
+    wanted = report.get("content_hash")
     marker = path / HASH_MARKER
     if marker.is_file() and wanted and marker.read_text().strip() == wanted:
         say(f"store {path} is current ({wanted[:23]}…): reopening it without reloading")
@@ -77,6 +100,9 @@ def load_on_disk(dist: Path, path: Path, say=print) -> Path:
     store = pyoxigraph.Store(str(path))
     store.bulk_load(path=str(dist / "statecraft.nq"), format=pyoxigraph.RdfFormat.N_QUADS)
     store.flush()
+    store.optimize()
     del store  # release RocksDB's lock: workers open the store read-only
-    marker.write_text(f"{wanted}\n")
+    if "triples_per_graph" in report:
+        (path / COUNTS_FILE).write_text(json.dumps(report["triples_per_graph"], sort_keys=True), encoding="utf-8")
+    marker.write_text(f"{wanted}\n")  # last: a load cut short leaves no marker and is redone
     return path

@@ -11,10 +11,10 @@ replacement and answers 503. Other workers keep answering meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import multiprocessing
 import os
-import queue
 import re
 import signal
 import threading
@@ -213,7 +213,11 @@ class _Worker:
 
 
 class WorkerPool:
-    """A fixed number of query worker processes; a worker over the time limit is killed and replaced."""
+    """A fixed number of query worker processes; a worker over the time limit is killed and replaced.
+
+    `run` is a coroutine: the event loop waits on the worker's pipe directly (no thread per request),
+    so the front process spends its time on HTTP, not on hand-offs between threads.
+    """
 
     def __init__(self, source: StoreSource, size: int = 2, query_timeout: float = 10.0, queue_timeout: float = 10.0):
         self.source = source
@@ -221,18 +225,28 @@ class WorkerPool:
         self.query_timeout = query_timeout
         self.queue_timeout = queue_timeout
         self._context = multiprocessing.get_context("spawn")
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._all: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
         self._lock = threading.Lock()
         self.timeouts = 0
         self.restarts = 0
         self._closed = False
 
-    def start(self) -> None:
-        workers = [self._spawn() for _ in range(self.size)]
-        for worker in workers:
-            self._await_ready(worker)
-            self._idle.put(worker)
+    async def start(self) -> None:
+        """Start the workers and wait until each has opened the store (in a thread: opening may take long)."""
+        self._loop = asyncio.get_running_loop()
+        self._idle = asyncio.Queue()
+
+        def start_all() -> list[_Worker]:
+            workers = [self._spawn() for _ in range(self.size)]
+            for worker in workers:
+                self._await_ready(worker)
+            return workers
+
+        for worker in await asyncio.to_thread(start_all):
+            self._idle.put_nowait(worker)
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -268,45 +282,79 @@ class WorkerPool:
             except RuntimeError:
                 replacement.process.kill()
                 return
-            self._idle.put(replacement)
+            self._loop.call_soon_threadsafe(self._idle.put_nowait, replacement)
 
         threading.Thread(target=start_replacement, daemon=True).start()
 
-    def run(self, job: QueryJob) -> QueryAnswer:
-        """Blocking: run the job on a free worker; QueryFailed on errors, time-outs and a full pool."""
+    async def _reply(self, worker: _Worker, timeout: float) -> bool:
+        """Wait until the worker has something to say; False after the time limit."""
+        readable = self._loop.create_future()
+        fd = worker.conn.fileno()
+        self._loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
         try:
-            worker = self._idle.get(timeout=self.queue_timeout)
-        except queue.Empty:
+            await asyncio.wait_for(readable, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self._loop.remove_reader(fd)
+            os.set_blocking(fd, True)  # uvloop leaves a watched fd non-blocking; Connection.recv needs it blocking
+
+    async def run(self, job: QueryJob) -> QueryAnswer:
+        """Run the job on a free worker; QueryFailed on errors, time-outs and a full pool."""
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), self.queue_timeout)
+        except asyncio.TimeoutError:
             raise WorkersBusy(503, f"all {self.size} query workers are busy; try again shortly") from None
+        deadline = self._loop.time() + self.query_timeout
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(self.query_timeout):
-                self.timeouts += 1
-                self._replace(worker)
-                worker = None
-                raise QueryTimedOut(503, f"the query ran longer than the limit of {self.query_timeout:g} s "
-                                       "and was stopped")
+            answered = await self._reply(worker, self.query_timeout)
+        except asyncio.CancelledError:
+            # The client went away: the worker still owes an answer nobody will read. It rejoins the
+            # pool only once that answer is drained, so that it is never given to the next query.
+            self._background(self._drain(worker, deadline))
+            raise
+        except (BrokenPipeError, ConnectionResetError, OSError) as error:
+            self._replace(worker)
+            raise QueryFailed(500, f"the query worker stopped unexpectedly ({error}); it has been replaced") from None
+        if not answered:
+            self.timeouts += 1
+            self._replace(worker)
+            raise QueryTimedOut(503, f"the query ran longer than the limit of {self.query_timeout:g} s "
+                                   "and was stopped")
+        try:
             kind, payload = worker.conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError):
-            if worker is not None:
-                self._replace(worker)
-                worker = None
-            raise QueryFailed(500, "the query worker stopped unexpectedly; it has been replaced") from None
-        finally:
-            if worker is not None:
-                self._idle.put(worker)
+        except (EOFError, OSError) as error:
+            self._replace(worker)
+            raise QueryFailed(500, f"the query worker stopped unexpectedly ({error or type(error).__name__}); "
+                                   "it has been replaced") from None
+        self._idle.put_nowait(worker)
         if kind == "ok":
             return payload
         status, message = payload
         raise QueryFailed(status, message)
 
-    def close(self) -> None:
+    def _background(self, coroutine) -> None:
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, worker: _Worker, deadline: float) -> None:
+        try:
+            if await self._reply(worker, max(0.0, deadline - self._loop.time())):
+                worker.conn.recv()
+                self._idle.put_nowait(worker)
+                return
+            self.timeouts += 1
+        except (EOFError, OSError):
+            pass
+        self._replace(worker)
+
+    async def close(self) -> None:
         self._closed = True
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                break
+        while self._idle is not None and not self._idle.empty():
+            worker = self._idle.get_nowait()
             worker.process.kill()
             worker.process.join(5)
         with self._lock:

@@ -195,7 +195,7 @@ def test_service_description_by_negotiation(server):
 def test_graph_store_read_side(server, built):
     reference = "https://w3id.org/statecraft/graph/reference"
     graph = httpx.get(server.url + "/data", params={"graph": reference}, headers={"Accept": "text/turtle"})
-    assert graph.status_code == 200
+    assert graph.status_code == 200, graph.text
     parsed = Graph().parse(data=graph.text, format="turtle")
     report = json.loads((built.dist / "build-report.json").read_text(encoding="utf-8"))
     assert len(parsed) == report["triples_per_graph"][reference]
