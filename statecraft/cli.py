@@ -1,4 +1,4 @@
-"""The `statecraft` command: build, validate, coverage, docs, serve."""
+"""The `statecraft` command: build, validate, coverage, docs, serve, push, generate."""
 
 from __future__ import annotations
 
@@ -131,12 +131,38 @@ def cmd_serve(args) -> int:
     import uvicorn
     from .server import create_app
     from .settings import Settings
+    if args.engine and args.store:
+        print("--engine and --store exclude each other: the data is either in the remote engine or in the store",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
     settings = Settings.from_env(root=project_root(args.root), store=Path(args.store) if args.store else None,
-                                 dist=Path(args.dist) if args.dist else None,
+                                 dist=Path(args.dist) if args.dist else None, engine=args.engine,
                                  workers=args.workers, query_timeout=args.query_timeout)
-    if args.no_build:
+    if args.no_build or settings.engine:
         settings = Settings(**{**settings.__dict__, "build": False})
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return EXIT_OK
+
+
+def cmd_push(args) -> int:
+    import httpx
+    from .remote import PushError, push
+    from .store import build_report, ensure_dist
+    from .settings import Settings
+    settings = Settings(root=project_root(args.root), dist=Path(args.dist) if args.dist else None,
+                        build=not args.no_build)
+    try:
+        dist = ensure_dist(settings)
+        report = build_report(dist) or {}
+        push(dist / "statecraft.nq", store_url=args.engine_store, update_url=args.engine_update,
+             query_url=args.engine, expected_counts=report.get("triples_per_graph"))
+    except (PushError, FileNotFoundError) as error:
+        print(f"push stopped: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except httpx.HTTPError as error:
+        print(f"push stopped: the engine could not be reached: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print("the engine holds every graph of the build" if args.engine else "pushed (no --engine given to check counts)")
     return EXIT_OK
 
 
@@ -172,8 +198,18 @@ def main(argv: list[str] | None = None) -> int:
                         "hash differs), or a --store prepared elsewhere as it is")
     p.add_argument("--workers", type=int, help="query worker processes (default 2)")
     p.add_argument("--query-timeout", type=float, help="seconds before a query is stopped (default 10)")
+    p.add_argument("--engine", help="a remote SPARQL 1.1 query URL to serve from instead of the embedded store "
+                                    "(its default graph must be the union of its named graphs)")
     p.add_argument("--log-level", default="info")
     p.set_defaults(run=cmd_serve)
+
+    p = commands.add_parser("push", help="load the build's dumps into a remote engine, graph by graph, and check it")
+    p.add_argument("--engine-store", help="the engine's Graph Store Protocol URL (Oxigraph: …/store, Fuseki: …/data)")
+    p.add_argument("--engine-update", help="the engine's SPARQL Update URL, for engines without a Graph Store")
+    p.add_argument("--engine", help="the engine's query URL: the triples per graph are compared with the build")
+    p.add_argument("--dist", help="the build output to push (default: <root>/dist)")
+    p.add_argument("--no-build", action="store_true", help="push dist/ as it is, without building it first")
+    p.set_defaults(run=cmd_push)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,8 +1,9 @@
 """The endpoint: a FastAPI app serving /sparql, the Graph Store read side, VoID, dumps, /health, /metrics,
 the linked-data pages (statecraft.pages) and the query UI (statecraft.ui).
 
-Every query goes through the worker pool (statecraft.workers), which enforces the time limit by
-stopping the process that runs an over-long query.
+Every query goes through an engine: the worker pool over the embedded store (statecraft.workers),
+which enforces the time limit by stopping the process that runs an over-long query, or a remote
+SPARQL 1.1 engine (statecraft.remote, `--engine URL`) under the same limits.
 """
 
 from __future__ import annotations
@@ -56,10 +57,10 @@ def error_response(status: int, message: str) -> PlainTextResponse:
 
 
 class QueryService:
-    """What routes use to run queries: through the worker pool, off the event loop, with metrics."""
+    """What routes use to run queries: through the engine, with the SERVICE check and metrics."""
 
-    def __init__(self, pool: WorkerPool, settings: Settings, metrics: Metrics):
-        self.pool, self.settings, self.metrics = pool, settings, metrics
+    def __init__(self, engine, settings: Settings, metrics: Metrics):
+        self.engine, self.settings, self.metrics = engine, settings, metrics  # a WorkerPool or a RemoteEngine
 
     async def run(self, job: QueryJob) -> QueryAnswer:
         refuse_outbound(job.query, self.settings.allow_service_hosts)
@@ -67,7 +68,7 @@ class QueryService:
         self.metrics.in_flight += 1
         outcome = "error"
         try:
-            answer = await self.pool.run(job)
+            answer = await self.engine.run(job)
             outcome = "ok"
             return answer
         except QueryFailed as failure:
@@ -112,21 +113,34 @@ class RequestSizeLimit:
         await self.app(scope, receive, send)
 
 
+async def start_engine(settings: Settings):
+    """The embedded store behind worker processes, or a remote engine (`--engine URL`); and the
+    triples per graph when known without asking the engine."""
+    if settings.engine:
+        from .remote import RemoteEngine
+        engine = RemoteEngine(settings.engine, settings.engine_connections, settings.query_timeout,
+                              settings.queue_timeout)
+        await engine.start()
+        return engine, None
+    prepared = await run_in_threadpool(prepare, settings)
+    pool = WorkerPool(prepared.source, settings.workers, settings.query_timeout, settings.queue_timeout)
+    await pool.start()
+    return pool, prepared.counts
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        prepared = await run_in_threadpool(prepare, settings)
-        pool = WorkerPool(prepared.source, settings.workers, settings.query_timeout, settings.queue_timeout)
-        await pool.start()
-        app.state.pool = pool
-        app.state.queries = QueryService(pool, settings, app.state.metrics)
-        app.state.counts = prepared.counts or await graph_counts(app.state.queries)
+        engine, counts = await start_engine(settings)
+        app.state.engine = engine
+        app.state.queries = QueryService(engine, settings, app.state.metrics)
+        app.state.counts = counts or await graph_counts(app.state.queries)
         try:
             yield
         finally:
-            await pool.close()
+            await engine.close()
 
     # No Swagger page: FastAPI's loads its scripts from a CDN, and this server works offline.
     app = FastAPI(title="Statecraft SPARQL endpoint", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -232,15 +246,15 @@ def rdf_response(body: bytes, media_type: str, status: int = 200, headers: dict 
 def register_data(app: FastAPI, settings: Settings) -> None:
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
-        pool: WorkerPool = request.app.state.pool
+        engine = request.app.state.engine
         counts = request.app.state.counts
-        return JSONResponse({"status": "ok", "workers": pool.size, "graphs": len(counts),
-                             "triples": sum(counts.values())})
+        return JSONResponse({"status": "ok", "engine": getattr(engine, "query_url", "embedded"),
+                             "workers": engine.size, "graphs": len(counts), "triples": sum(counts.values())})
 
     @app.get("/metrics")
     async def metrics(request: Request) -> PlainTextResponse:
-        pool: WorkerPool = request.app.state.pool
-        text = request.app.state.metrics.render(pool.timeouts, pool.restarts, pool.size)
+        engine = request.app.state.engine
+        text = request.app.state.metrics.render(engine.timeouts, engine.restarts, engine.size)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/data")
@@ -286,7 +300,7 @@ def register_data(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/context.jsonld")
     async def context() -> Response:
-        return FileResponse(settings.dist_dir / "context.jsonld", media_type="application/ld+json; charset=utf-8")
+        return dist_file("context.jsonld", "application/ld+json; charset=utf-8")
 
     @app.get("/dist/{name}")
     async def dump(name: str) -> Response:
@@ -294,7 +308,14 @@ def register_data(app: FastAPI, settings: Settings) -> None:
             return error_response(404, f"no dump named {name}; the dumps are: {', '.join(DUMP_FILES)}")
         media = {".trig": "application/trig", ".nq": "application/n-quads", ".ttl": "text/turtle",
                  ".jsonld": "application/ld+json", ".json": "application/json"}[Path(name).suffix]
-        return FileResponse(settings.dist_dir / name, media_type=f"{media}; charset=utf-8", filename=name)
+        return dist_file(name, f"{media}; charset=utf-8", download=True)
+
+    def dist_file(name: str, media_type: str, download: bool = False) -> Response:
+        path = settings.dist_dir / name
+        if not path.is_file():
+            return error_response(404, f"{name} is not in {settings.dist_dir}: this server was started on a store "
+                                       "or engine without the build's dumps")
+        return FileResponse(path, media_type=media_type, filename=name if download else None)
 
 
 async def dump_as(request: Request, name: str) -> Response:
@@ -304,6 +325,9 @@ async def dump_as(request: Request, name: str) -> Response:
     if media_type is None:
         return error_response(406, f"available as {', '.join(RDF_OFFERED)}")
     path = request.app.state.settings.dist_dir / name
+    if not path.is_file():
+        return error_response(404, f"{name} is not in {path.parent}: this server was started on a store or engine "
+                                   "without the build's dumps")
     if media_type == "text/turtle":
         return rdf_response(path.read_bytes(), media_type)
     triples = pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE)

@@ -26,6 +26,8 @@ class Settings:
     dist: Path | None = None                     # the build output; default <root>/dist
     store: Path | None = None                    # on-disk Oxigraph store; None = in memory
     build: bool = True                           # build dist/ first when missing or stale
+    engine: str | None = None                    # a remote SPARQL 1.1 query URL instead of the embedded store
+    engine_connections: int = 8                  # queries in flight to the remote engine at most
     base_iri: str = "https://w3id.org/statecraft/"
     query_timeout: float = 10.0                  # seconds; the worker running a query is killed after it
     workers: int = 2                             # query worker processes
@@ -43,7 +45,7 @@ class Settings:
     def from_env(cls, **overrides) -> "Settings":
         values = {}
         for f in fields(cls):
-            kind = {"Path | None": Path, "Path": Path, "bool": bool, "float": float, "int": int, "str": str,
+            kind = {"str | None": str, "Path | None": Path, "Path": Path, "bool": bool, "float": float, "int": int, "str": str,
                     "tuple[str, ...]": tuple}[str(f.type)]
             values[f.name] = _env(f.name, f.default, kind)
         values.update({k: v for k, v in overrides.items() if v is not None})

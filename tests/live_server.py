@@ -87,3 +87,34 @@ class LiveServer:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait(5)
+
+
+class OxigraphServer:
+    """The Oxigraph server (PyPI `oxigraph`) on a free loopback port: the external engine of the
+    remote-engine tests. Read-write, so that `statecraft push` can load it."""
+
+    def __init__(self, location: Path, union_default_graph: bool = True):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.query_url, self.store_url, self.update_url = self.url + "/query", self.url + "/store", self.url + "/update"
+        executable = Path(sys.executable).parent / "oxigraph"
+        command = [str(executable), "serve", "--location", str(location), "--bind", f"127.0.0.1:{self.port}"]
+        self.process = subprocess.Popen(command + (["--union-default-graph"] if union_default_graph else []),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.query_url, params={"query": "ASK {}"}, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the Oxigraph server ({executable}) did not start on port {self.port}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(5)
