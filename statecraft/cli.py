@@ -137,10 +137,22 @@ def cmd_serve(args) -> int:
         return EXIT_UNUSABLE
     settings = Settings.from_env(root=project_root(args.root), store=Path(args.store) if args.store else None,
                                  dist=Path(args.dist) if args.dist else None, engine=args.engine,
-                                 workers=args.workers, query_timeout=args.query_timeout)
+                                 workers=args.workers, query_timeout=args.query_timeout,
+                                 http_workers=args.http_workers)
     if args.no_build or settings.engine:
         settings = Settings(**{**settings.__dict__, "build": False})
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    if settings.http_workers <= 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        return EXIT_OK
+    # Several front processes: build and load once here, then each process serves what is ready.
+    import os
+    from .store import prepare
+    if not settings.engine:
+        prepare(settings)
+        settings = Settings(**{**settings.__dict__, "build": False})
+    os.environ.update(settings.as_env())
+    uvicorn.run("statecraft.server:create_app", factory=True, workers=settings.http_workers,
+                host=args.host, port=args.port, log_level=args.log_level)
     return EXIT_OK
 
 
@@ -198,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                         "hash differs), or a --store prepared elsewhere as it is")
     p.add_argument("--workers", type=int, help="query worker processes (default 2)")
     p.add_argument("--query-timeout", type=float, help="seconds before a query is stopped (default 10)")
+    p.add_argument("--http-workers", type=int,
+                   help="front processes sharing the port, each with --workers query workers (default 1)")
     p.add_argument("--engine", help="a remote SPARQL 1.1 query URL to serve from instead of the embedded store "
                                     "(its default graph must be the union of its named graphs)")
     p.add_argument("--log-level", default="info")

@@ -9,6 +9,7 @@ SPARQL 1.1 engine (statecraft.remote, `--engine URL`) under the same limits.
 from __future__ import annotations
 
 import json
+import os
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -248,7 +249,7 @@ def register_data(app: FastAPI, settings: Settings) -> None:
     async def health(request: Request) -> JSONResponse:
         engine = request.app.state.engine
         counts = request.app.state.counts
-        return JSONResponse({"status": "ok", "engine": getattr(engine, "query_url", "embedded"),
+        return JSONResponse({"status": "ok", "process": os.getpid(), "engine": getattr(engine, "query_url", "embedded"),
                              "workers": engine.size, "graphs": len(counts), "triples": sum(counts.values())})
 
     @app.get("/metrics")

@@ -35,11 +35,24 @@ class Settings:
     max_request_bytes: int = 1_000_000           # request bodies above this get 413
     max_result_bytes: int = 50_000_000           # serialised results above this are refused, never truncated
     allow_service_hosts: tuple[str, ...] = ()    # hosts a SERVICE clause may call; none by default
+    http_workers: int = 1                        # front processes sharing the port, each with its own query workers
     cors: bool = True                            # read-only data: any origin may GET and POST queries
 
     @property
     def dist_dir(self) -> Path:
         return (self.dist or self.root / "dist").resolve()
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as STATECRAFT_* variables: what from_env reads back in another process."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            text = ("1" if value else "0") if isinstance(value, bool) else \
+                ",".join(value) if isinstance(value, tuple) else str(value)
+            env[f"STATECRAFT_{f.name.upper()}"] = text
+        return env
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from live_server import LiveServer
 from rdflib import Graph
 
 SC = "https://w3id.org/statecraft/ontology#"
@@ -258,3 +259,19 @@ def test_a_result_over_the_cap_is_refused_not_truncated(built):
         assert big.status_code == 507 and "cap of 2000 bytes" in big.text and "never truncated" in big.text
     finally:
         capped.stop()
+
+
+def test_several_front_processes_share_the_port(built, tmp_path):
+    live = LiveServer(["--dist", str(built.dist), "--no-build", "--http-workers", "2", "--workers", "1"],
+                      log=tmp_path / "server.log")
+    try:
+        processes = set()
+        for _ in range(60):
+            with httpx.Client() as fresh_connection:
+                processes.add(fresh_connection.get(live.url + "/health").json()["process"])
+                answer = fresh_connection.post(live.url + "/sparql", data={"query": "ASK { ?s a ?t }"},
+                                               headers={"Accept": "application/sparql-results+json"})
+                assert answer.json()["boolean"] is True
+        assert len(processes) == 2
+    finally:
+        live.stop()
