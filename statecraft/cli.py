@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from rdflib import URIRef
-
 from . import __version__
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -46,6 +44,7 @@ def _article_of(path: Path, sources) -> str | None:
 
 
 def cmd_validate(args) -> int:
+    from rdflib import URIRef
     from . import reason, validate
     from .assemble import anchor_article_files
     from .evidence import AnchorError
