@@ -140,15 +140,23 @@ def cmd_serve(args) -> int:
                                  http_workers=args.http_workers)
     if args.no_build or settings.engine:
         settings = Settings(**{**settings.__dict__, "build": False})
+    if not settings.engine:
+        # Build and load here, once, so that a problem is a message and an exit status, not a traceback
+        # from inside the server's start-up; the server then opens what is ready.
+        from .build import BuildError
+        from .evidence import AnchorError
+        from .sources import SourceError
+        from .store import StoreError, prepare
+        try:
+            prepare(settings)
+        except (BuildError, AnchorError, SourceError, StoreError, FileNotFoundError) as error:
+            print(f"cannot serve: {error}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        settings = Settings(**{**settings.__dict__, "build": False})
     if settings.http_workers <= 1:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
         return EXIT_OK
-    # Several front processes: build and load once here, then each process serves what is ready.
     import os
-    from .store import prepare
-    if not settings.engine:
-        prepare(settings)
-        settings = Settings(**{**settings.__dict__, "build": False})
     os.environ.update(settings.as_env())
     uvicorn.run("statecraft.server:create_app", factory=True, workers=settings.http_workers,
                 host=args.host, port=args.port, log_level=args.log_level)

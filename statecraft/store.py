@@ -78,6 +78,16 @@ def prepare(settings: Settings, say=print) -> Prepared:
     return Prepared(StoreSource(store_path=load_on_disk(dist, settings.store.resolve(), say)), counts)
 
 
+class StoreError(Exception):
+    pass
+
+
+def is_store_folder(path: Path) -> bool:
+    """Empty, or a RocksDB folder (the files every RocksDB database has): safe to replace."""
+    names = {entry.name for entry in path.iterdir()} if path.is_dir() else None
+    return names is not None and (not names or {"CURRENT", "IDENTITY"} <= names)
+
+
 def stored_counts(path: Path) -> dict[str, int] | None:
     try:
         return json.loads((path / COUNTS_FILE).read_text(encoding="utf-8"))
@@ -95,9 +105,16 @@ def load_on_disk(dist: Path, path: Path, say=print) -> Path:
         say(f"store {path} is current ({wanted[:23]}…): reopening it without reloading")
         return path
     if path.exists():
+        if not is_store_folder(path):
+            raise StoreError(f"{path} exists and is not an Oxigraph store; give --store a new or empty folder "
+                             "(it is replaced whenever the dataset changes)")
         shutil.rmtree(path)
     say(f"loading {dist / 'statecraft.nq'} into the on-disk store {path}")
-    store = pyoxigraph.Store(str(path))
+    try:
+        store = pyoxigraph.Store(str(path))
+    except OSError as error:
+        raise StoreError(f"the store {path} cannot be opened for loading (another process may be writing it: "
+                         f"RocksDB allows one writer per folder): {error}") from None
     store.bulk_load(path=str(dist / "statecraft.nq"), format=pyoxigraph.RdfFormat.N_QUADS)
     store.flush()
     store.optimize()

@@ -11,7 +11,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import LiveServer
+from conftest import LiveServer, run_cli
 
 QUERY = """PREFIX sc: <https://w3id.org/statecraft/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -87,3 +87,13 @@ def test_on_disk_store_is_reopened_without_reloading(built, tmp_path):
         second.stop()
     assert "loading" in first_log.read_text() and "into the on-disk store" in first_log.read_text()
     assert "reopening it without reloading" in second_log.read_text()
+
+
+def test_a_folder_that_is_not_a_store_is_never_replaced(built, tmp_path):
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "draft.txt").write_text("mine")
+    result = run_cli("serve", "--port", "1", "--dist", str(built.dist), "--store", str(precious))
+    assert result.returncode == 2
+    assert "is not an Oxigraph store" in result.stderr and "Traceback" not in result.stderr
+    assert (precious / "draft.txt").read_text() == "mine"
