@@ -185,6 +185,17 @@ def cmd_push(args) -> int:
     return EXIT_OK
 
 
+def cmd_generate(args) -> int:
+    from .generate import generate, triples_for_size
+    if (args.articles is None) == (args.triples is None):
+        print("give either --articles N or --triples T", file=sys.stderr)
+        return EXIT_UNUSABLE
+    root = project_root(args.root)
+    articles = args.articles if args.articles is not None else triples_for_size(args.triples, args.seed, root)
+    generate(Path(args.out).resolve(), articles, seed=args.seed, root=root)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="statecraft", description=__doc__)
     parser.add_argument("--version", action="version", version=f"statecraft {__version__}")
@@ -231,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dist", help="the build output to push (default: <root>/dist)")
     p.add_argument("--no-build", action="store_true", help="push dist/ as it is, without building it first")
     p.set_defaults(run=cmd_push)
+
+    p = commands.add_parser("generate", help="write a synthetic corpus in the project's model (for benchmarks)")
+    p.add_argument("out", help="output folder: statecraft.nq, build-report.json, void.ttl, context.jsonld")
+    p.add_argument("--articles", type=int, help="number of synthetic articles")
+    p.add_argument("--triples", type=int, help="about this many triples (within 10 %%) instead of --articles")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same bytes (default 0)")
+    p.set_defaults(run=cmd_generate)
 
     args = parser.parse_args(argv)
     return args.run(args)

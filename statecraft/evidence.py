@@ -131,7 +131,7 @@ def anchor(graph: Graph, slug: str, text: str, source_file: Path) -> tuple[Graph
             continue
         span = Span(record, start, end, evidence_iri(slug, start, end))
         spans.append(span)
-        _add_span(anchored, span, article, slug, text)
+        add_span(anchored, span, article, slug, text)
     if problems:
         raise AnchorError(problems)
     for span in spans:
@@ -139,7 +139,7 @@ def anchor(graph: Graph, slug: str, text: str, source_file: Path) -> tuple[Graph
     return anchored, spans
 
 
-def _add_span(graph: Graph, span: Span, article: URIRef, slug: str, text: str) -> None:
+def add_span(graph: Graph, span: Span, article: URIRef, slug: str, text: str) -> None:
     quote_selector = URIRef(f"{span.iri}#quote")
     position_selector = URIRef(f"{span.iri}#position")
     graph.add((span.record, SC.hasEvidence, span.iri))

@@ -234,7 +234,7 @@ def is_wikidata_iri(node) -> bool:
     return isinstance(node, URIRef) and str(node).startswith(_WIKIDATA_PREFIXES)
 
 
-class _Vocabulary:
+class Vocabulary:
     """The schema knowledge materialise needs, read once from the graph."""
 
     def __init__(self, src: Graph):
@@ -329,10 +329,10 @@ def _closure(edges: dict, exclude: set) -> dict:
     return result
 
 
-class _Closure:
+class Closure:
     """Semi-naive forward chaining of the built-in rules over a set of known triples."""
 
-    def __init__(self, vocab: _Vocabulary, known: set):
+    def __init__(self, vocab: Vocabulary, known: set):
         self.v = vocab
         self.known = known
         self.by_subject = defaultdict(lambda: defaultdict(set))  # p -> s -> {o}
@@ -448,9 +448,9 @@ def materialise(asserted: Graph, rules_dir: Path | None = None) -> Graph:
 
     asserted = _plain(asserted)
     rules = _load_rules(rules_dir)
-    vocab = _Vocabulary(asserted)
+    vocab = Vocabulary(asserted)
     known: set = set(asserted)
-    engine = _Closure(vocab, known)
+    engine = Closure(vocab, known)
 
     out = Graph()
     bind_prefixes(out)
