@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["*"], expose_headers=["Content-Type", "Link", "Vary"])
 
     app.add_middleware(RequestSizeLimit, limit=settings.max_request_bytes)
+    app.add_middleware(SparqlFastPath, application=app, settings=settings)
 
     register_sparql(app, settings)
     register_data(app, settings)
@@ -203,22 +204,43 @@ async def read_body(request: Request, limit: int) -> bytes:
 def register_sparql(app: FastAPI, settings: Settings) -> None:
     @app.api_route("/sparql", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     async def sparql(request: Request) -> Response:
-        try:
-            body = await read_body(request, settings.max_request_bytes) if request.method != "GET" else b""
-            parsed = parse_request(request.method, request.url.query, request.headers.get("content-type"), body)
-            if parsed.operation == "description":
-                return await service_description(request)
-            queries: QueryService = request.app.state.queries
-            answer = await queries.run(queries.job(
-                parsed.text, accept=request.headers.get("accept"),
-                result_format=format_parameter(request.query_params.get("format")),
-                default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs,
-                base_iri=str(request.url.replace(query=""))))
-        except QueryFailed as failure:
-            return error_response(failure.status, failure.message)
-        except Exception as error:  # never a reset connection or a stack trace: a 500 that says what failed
-            return error_response(500, f"internal error while answering the request: {type(error).__name__}: {error}")
-        return Response(answer.body, media_type=answer.content_type, headers={"Vary": "Accept"})
+        return await answer_sparql(request, settings)
+
+
+async def answer_sparql(request: Request, settings: Settings) -> Response:
+    try:
+        body = await read_body(request, settings.max_request_bytes) if request.method != "GET" else b""
+        parsed = parse_request(request.method, request.url.query, request.headers.get("content-type"), body)
+        if parsed.operation == "description":
+            return await service_description(request)
+        queries: QueryService = request.app.state.queries
+        answer = await queries.run(queries.job(
+            parsed.text, accept=request.headers.get("accept"),
+            result_format=format_parameter(request.query_params.get("format")),
+            default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs,
+            base_iri=str(request.url.replace(query=""))))
+    except QueryFailed as failure:
+        return error_response(failure.status, failure.message)
+    except Exception as error:  # never a reset connection or a stack trace: a 500 that says what failed
+        return error_response(500, f"internal error while answering the request: {type(error).__name__}: {error}")
+    return Response(answer.body, media_type=answer.content_type, headers={"Vary": "Accept"})
+
+
+class SparqlFastPath:
+    """Plain GET and POST requests to /sparql go straight to the handler, past FastAPI's routing and
+    middleware stack (a third of a small query's time in the front process). A request with an Origin
+    header takes the full stack, so that CORS answers it; everything else is the same handler."""
+
+    def __init__(self, app, application: FastAPI, settings: Settings):
+        self.app, self.application, self.settings = app, application, settings
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/sparql" and scope["method"] in ("GET", "POST") \
+                and not any(name == b"origin" for name, _ in scope["headers"]):
+            scope["app"] = self.application
+            response = await answer_sparql(Request(scope, receive), self.settings)
+            return await response(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 async def service_description(request: Request) -> Response:
