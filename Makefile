@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run build test docs clean
+.PHONY: run build test docs bench bench-smoke clean
 
 $(BIN)/statecraft: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ build: $(BIN)/statecraft
 
 test: $(BIN)/statecraft
 	$(BIN)/python -m pytest
+
+bench: $(BIN)/statecraft
+	$(BIN)/python benchmarks/bench.py --sizes 100k,1M,10M
+
+bench-smoke: $(BIN)/statecraft
+	$(BIN)/python benchmarks/bench.py --smoke
 
 docs: $(BIN)/statecraft
 	$(BIN)/statecraft docs
