@@ -1624,7 +1624,7 @@ def main(argv=None) -> int:
     missing = preflight(args)
     if missing:
         say("missing: " + "; ".join(missing))
-        say("install them with: .venv/bin/pip install -r benchmarks/requirements.txt, and apt-get install wrk")
+        say("install them with: .venv/bin/pip install -e '.[bench]' (make does it), and apt-get install wrk")
         return 2
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
