@@ -26,11 +26,11 @@ class Metrics:
                 if seconds <= bound:
                     self.buckets[i] += 1
 
-    def render(self, timeouts: int, restarts: int, workers: int) -> str:
+    def render(self, timeouts: int, restarts: int, workers: int, abandoned: int) -> str:
         with self._lock:
             lines = ["# HELP statecraft_queries_total Queries answered, by outcome.",
                      "# TYPE statecraft_queries_total counter"]
-            for outcome in ("ok", "client_error", "timeout", "busy", "error"):
+            for outcome in ("ok", "client_error", "timeout", "busy", "abandoned", "error"):
                 lines.append(f'statecraft_queries_total{{outcome="{outcome}"}} {self.outcomes[outcome]}')
             lines += ["# HELP statecraft_query_duration_seconds Time from accepting a query to its answer.",
                       "# TYPE statecraft_query_duration_seconds histogram"]
@@ -45,6 +45,9 @@ class Metrics:
                       "# HELP statecraft_worker_restarts_total Query workers killed and replaced.",
                       "# TYPE statecraft_worker_restarts_total counter",
                       f"statecraft_worker_restarts_total {restarts}",
+                      "# HELP statecraft_queries_abandoned_total Queries stopped because their client went away.",
+                      "# TYPE statecraft_queries_abandoned_total counter",
+                      f"statecraft_queries_abandoned_total {abandoned}",
                       "# HELP statecraft_queries_in_flight Queries being answered now.",
                       "# TYPE statecraft_queries_in_flight gauge",
                       f"statecraft_queries_in_flight {self.in_flight}",

@@ -32,6 +32,7 @@ class RemoteEngine:
     """Jobs answered by an external engine's query URL; the same interface as WorkerPool."""
 
     restarts = 0  # no worker processes of ours to replace
+    abandoned = 0  # an abandoned request is closed; the engine's own limit stops its query
 
     def __init__(self, query_url: str, size: int = 8, query_timeout: float = 10.0, queue_timeout: float = 10.0):
         self.query_url = query_url

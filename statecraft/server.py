@@ -8,6 +8,7 @@ SPARQL 1.1 engine (statecraft.remote, `--engine URL`) under the same limits.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -75,6 +76,9 @@ class QueryService:
         except QueryFailed as failure:
             outcome = ("timeout" if isinstance(failure, QueryTimedOut) else "busy" if isinstance(failure, WorkersBusy)
                        else "client_error" if failure.status < 500 else "error")
+            raise
+        except asyncio.CancelledError:
+            outcome = "abandoned"
             raise
         finally:
             self.metrics.in_flight -= 1
@@ -214,16 +218,38 @@ async def answer_sparql(request: Request, settings: Settings) -> Response:
         if parsed.operation == "description":
             return await service_description(request)
         queries: QueryService = request.app.state.queries
-        answer = await queries.run(queries.job(
+        answer = await until_disconnected(request, queries.run(queries.job(
             parsed.text, accept=request.headers.get("accept"),
             result_format=format_parameter(request.query_params.get("format")),
             default_graphs=parsed.default_graphs, named_graphs=parsed.named_graphs,
-            base_iri=str(request.url.replace(query=""))))
+            base_iri=str(request.url.replace(query="")))))
+        if answer is None:
+            return error_response(499, "the client closed the connection before the answer was ready")
     except QueryFailed as failure:
         return error_response(failure.status, failure.message)
     except Exception as error:  # never a reset connection or a stack trace: a 500 that says what failed
         return error_response(500, f"internal error while answering the request: {type(error).__name__}: {error}")
     return Response(answer.body, media_type=answer.content_type, headers={"Vary": "Accept"})
+
+
+async def until_disconnected(request: Request, work):
+    """Await work, or cancel it when the client closes the connection first (then None): a query
+    nobody waits for must not hold a worker, nor wait in the queue for one."""
+    task = asyncio.ensure_future(work)
+
+    async def disconnected():
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    return None
 
 
 class SparqlFastPath:
@@ -277,7 +303,7 @@ def register_data(app: FastAPI, settings: Settings) -> None:
     @app.get("/metrics")
     async def metrics(request: Request) -> PlainTextResponse:
         engine = request.app.state.engine
-        text = request.app.state.metrics.render(engine.timeouts, engine.restarts, engine.size)
+        text = request.app.state.metrics.render(engine.timeouts, engine.restarts, engine.size, engine.abandoned)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/data")

@@ -42,6 +42,9 @@ TEXTUAL = ("text/", "application/sparql-results+", "application/json", "applicat
            "application/rdf+xml", "application/n-triples", "application/trig", "application/n-quads")
 
 
+ABANDONED_GRACE_SECONDS = 0.5   # how long a query whose client went away may still finish
+
+
 class QueryFailed(Exception):
     """A query could not be answered; status is the HTTP status to send."""
 
@@ -232,6 +235,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self.timeouts = 0
         self.restarts = 0
+        self.abandoned = 0   # queries stopped because their client went away
         self._closed = False
 
     async def start(self) -> None:
@@ -312,8 +316,9 @@ class WorkerPool:
             answered = await self._reply(worker, self.query_timeout)
         except asyncio.CancelledError:
             # The client went away: the worker still owes an answer nobody will read. It rejoins the
-            # pool only once that answer is drained, so that it is never given to the next query.
-            self._background(self._drain(worker, deadline))
+            # pool once that answer is drained (so it is never given to the next query), or is stopped
+            # and replaced if the answer does not come within a short grace period.
+            self._background(self._drain(worker, min(deadline, self._loop.time() + ABANDONED_GRACE_SECONDS)))
             raise
         except (BrokenPipeError, ConnectionResetError, OSError) as error:
             self._replace(worker)
@@ -346,9 +351,9 @@ class WorkerPool:
                 worker.conn.recv()
                 self._idle.put_nowait(worker)
                 return
-            self.timeouts += 1
         except (EOFError, OSError):
             pass
+        self.abandoned += 1
         self._replace(worker)
 
     async def close(self) -> None:

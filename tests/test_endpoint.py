@@ -275,3 +275,18 @@ def test_several_front_processes_share_the_port(built, tmp_path):
         assert len(processes) == 2
     finally:
         live.stop()
+
+
+def test_a_query_whose_client_went_away_is_stopped_before_the_time_limit(server):
+    def counters():
+        text = httpx.get(server.url + "/metrics").text
+        return dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+    before = counters()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(server.url + "/sparql", data={"query": RUNAWAY}, timeout=0.5)
+    time.sleep(1.5)  # well inside the 3 s limit: only the disconnect can have stopped it
+    after = counters()
+    assert int(after["statecraft_queries_abandoned_total"]) == int(before["statecraft_queries_abandoned_total"]) + 1
+    assert int(after["statecraft_query_timeouts_total"]) == int(before["statecraft_query_timeouts_total"])
+    assert all(sparql(server, params={"query": "ASK {}"}).status_code == 200 for _ in range(4))
