@@ -47,6 +47,7 @@ VANN = "http://purl.org/vocab/vann/"
 WIKIDATA = "http://www.wikidata.org/entity/"
 LABEL_PROPERTIES = (RDFS + "label", SKOS + "prefLabel", DCTERMS + "title", SCHEMA + "name")
 INCOMING_LIMIT = 2000
+VALUES_PER_PROPERTY = 20   # a page shows at most this many values of one property, with the count and a query for all
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,11 +392,22 @@ def _not_found(request: Request, settings, iri: str, fmt: Format) -> Response:
 
 async def _resource_page(request: Request, settings, queries, iri: str) -> str:
     sc = settings.base_iri + "ontology#"
+    # A state takes part in thousands of facts: its many-valued (mostly inferred) properties are shown in
+    # part, so that a page costs the same whatever the size of the graph.
+    counts, incoming_counts = await asyncio.gather(
+        _select(queries, f"SELECT ?p (COUNT(DISTINCT ?o) AS ?n) WHERE {{ GRAPH ?g {{ <{iri}> ?p ?o }} }} "
+                         f"GROUP BY ?p HAVING (COUNT(DISTINCT ?o) > {VALUES_PER_PROPERTY})"),
+        _select(queries, f"SELECT ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p <{iri}> }} }} "
+                         f"GROUP BY ?p HAVING (COUNT(DISTINCT ?s) > {VALUES_PER_PROPERTY})"))
+    capped = {row["p"].value: int(row["n"].value) for row in counts if _safe_iri(row["p"].value)}
+    capped_in = {row["p"].value: int(row["n"].value) for row in incoming_counts if _safe_iri(row["p"].value)}
+    not_capped = f"FILTER(?p NOT IN ({', '.join(f'<{p}>' for p in sorted(capped))}))" if capped else ""
+    not_capped_in = f"FILTER(?p NOT IN ({', '.join(f'<{p}>' for p in sorted(capped_in))}))" if capped_in else ""
     outgoing_q = f"""SELECT ?x ?g ?p ?o WHERE {{
-  {{ GRAPH ?g {{ <{iri}> ?p ?o }} BIND(<{iri}> AS ?x) }}
+  {{ GRAPH ?g {{ <{iri}> ?p ?o }} {not_capped} BIND(<{iri}> AS ?x) }}
   UNION {{ <{iri}> ?part ?x . FILTER(isIRI(?x) && STRSTARTS(STR(?x), "{iri}#")) GRAPH ?g {{ ?x ?p ?o }} }}
 }}"""
-    incoming_q = f"SELECT ?g ?s ?p WHERE {{ GRAPH ?g {{ ?s ?p <{iri}> }} }} LIMIT {INCOMING_LIMIT + 1}"
+    incoming_q = f"SELECT ?g ?s ?p WHERE {{ GRAPH ?g {{ ?s ?p <{iri}> }} {not_capped_in} }} LIMIT {INCOMING_LIMIT + 1}"
     evidence_q = f"""PREFIX sc: <{sc}>
 PREFIX oa: <{OA}>
 SELECT ?span ?article ?exact ?start ?end WHERE {{
@@ -421,9 +433,18 @@ SELECT ?note ?label ?text WHERE {{
   OPTIONAL {{ ?note sc:noteLabel ?label }}
   OPTIONAL {{ ?note sc:noteText ?text }}
 }}"""
-    outgoing, incoming, evidence, sources, notes = await asyncio.gather(
+    first_values_q = [f"SELECT DISTINCT ?x ?g ?p ?o WHERE {{ GRAPH ?g {{ <{iri}> <{p}> ?o }} BIND(<{iri}> AS ?x) "
+                      f"BIND(<{p}> AS ?p) }} LIMIT {VALUES_PER_PROPERTY}" for p in sorted(capped)]
+    first_sources_q = [f"SELECT DISTINCT ?g ?s ?p WHERE {{ GRAPH ?g {{ ?s <{p}> <{iri}> }} BIND(<{p}> AS ?p) }} "
+                       f"LIMIT {VALUES_PER_PROPERTY}" for p in sorted(capped_in)]
+    outgoing, incoming, evidence, sources, notes, *firsts = await asyncio.gather(
         _select(queries, outgoing_q), _select(queries, incoming_q), _select(queries, evidence_q),
-        _select(queries, sources_q), _select(queries, notes_q))
+        _select(queries, sources_q), _select(queries, notes_q),
+        *(_select(queries, q) for q in first_values_q + first_sources_q))
+    for rows in firsts[:len(first_values_q)]:
+        outgoing += rows
+    for rows in firsts[len(first_values_q):]:
+        incoming += rows
 
     truncated = len(incoming) > INCOMING_LIMIT
     incoming = incoming[:INCOMING_LIMIT]
@@ -449,7 +470,16 @@ SELECT ?note ?label ?text WHERE {{
     labels, definitions = await _labels(queries, wanted)
     linker = Linker(request, settings, labels, definitions, current=iri)
     return render_resource(request, settings, linker, iri, outgoing, incoming, truncated, evidence, texts,
-                           sources, notes)
+                           sources, notes, capped, capped_in)
+
+
+def _capped_notes(request: Request, capped: dict[str, int], linker, query_for) -> list[str]:
+    notes = []
+    for prop, total in sorted(capped.items()):
+        link = str(request.base_url) + "sparql?query=" + quote(query_for(prop), safe="")
+        notes.append(f'<p class="muted capped">{linker.link(prop)}: the first {VALUES_PER_PROPERTY} of {total} values '
+                     f'are shown; <a href="{_e(link)}">query all {total}</a>.</p>')
+    return notes
 
 
 def _group_triples(rows, subject_key: str, other_key: str):
@@ -464,7 +494,7 @@ def _group_triples(rows, subject_key: str, other_key: str):
 
 
 def render_resource(request, settings, linker: Linker, iri, outgoing, incoming, truncated, evidence, texts,
-                    sources, notes) -> str:
+                    sources, notes, capped: dict[str, int], capped_in: dict[str, int]) -> str:
     sc = settings.base_iri + "ontology#"
     inferred = settings.base_iri + "graph/inferred"
     own = [row for row in outgoing if row["x"].value == iri]
@@ -506,6 +536,7 @@ def render_resource(request, settings, linker: Linker, iri, outgoing, incoming, 
 
     out.append('<h2 id="properties">Properties</h2>')
     out.append(_property_table(props, linker, inferred, outgoing=True))
+    out.extend(_capped_notes(request, capped, linker, lambda prop: f"SELECT ?value WHERE {{ <{iri}> <{prop}> ?value }}"))
 
     by_part: dict[str, list[dict]] = defaultdict(list)
     for row in parts:
@@ -524,6 +555,8 @@ def render_resource(request, settings, linker: Linker, iri, outgoing, incoming, 
         out.append(f'<p class="muted">{count} triple{"s" if count != 1 else ""} point{"" if count != 1 else "s"} '
                    f"at this resource{note}.</p>")
         out.append(_property_table(_group_triples(incoming, "s", "s"), linker, inferred, outgoing=False))
+        out.extend(_capped_notes(request, capped_in, linker,
+                                 lambda prop: f"SELECT ?subject WHERE {{ ?subject <{prop}> <{iri}> }}"))
     else:
         out.append('<p class="muted">No triple points at this resource.</p>')
 

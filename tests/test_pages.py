@@ -417,3 +417,29 @@ def test_query_failures_pass_through():
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_many_valued_property_is_shown_in_part_with_a_query_for_all(tmp_path):
+    """In a large graph a state takes part in hundreds of facts: its page shows the first values of
+    such a property, says how many there are, and links a query that returns them all."""
+    import html
+    import re
+    from urllib.parse import parse_qs, urlparse
+    from statecraft.generate import generate
+    from statecraft.pages import VALUES_PER_PROPERTY
+    corpus = tmp_path / "corpus"
+    generate(corpus, 120, seed=5, say=lambda message: None)
+    live = LiveServer(["--dist", str(corpus), "--no-build", "--workers", "2"], log=tmp_path / "server.log")
+    try:
+        page = httpx.get(live.url + "/id/state/north-korea", timeout=30).text
+        notes = re.findall(r'<p class="muted capped">.*?the first (\d+) of (\d+) values are shown; '
+                           r'<a href="([^"]+)">query all', page)
+        assert notes, "no property was capped"
+        shown, total, link = notes[0]
+        assert int(shown) == VALUES_PER_PROPERTY and int(total) > VALUES_PER_PROPERTY
+        query = parse_qs(urlparse(html.unescape(link)).query)["query"][0]
+        rows = httpx.post(live.url + "/sparql", data={"query": query},
+                          headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
+        assert len(rows) == int(total)
+    finally:
+        live.stop()
