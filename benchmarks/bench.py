@@ -38,6 +38,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote, urlparse
 
 HERE = Path(__file__).resolve().parent
@@ -1583,8 +1584,9 @@ def parse_args(argv):
     p.add_argument("--plot", help="PNG plot (default docs/benchmarks/latency-by-size.png)")
     p.add_argument("--evaluate-all-restart", action="store_true",
                    help="pass/fail the restart target at every size, not only at 10M")
-    p.add_argument("--render", metavar="RESULTS_JSON",
-                   help="only write the report and the plot again from an earlier run's results file")
+    p.add_argument("--render", metavar="RESULTS_JSON[,RESULTS_JSON…]",
+                   help="only write the report and the plot again from earlier runs' results files; several "
+                        "files (runs of different sizes) make one report, each size with its own run's command")
     p.add_argument("--smoke", action="store_true",
                    help="CI smoke test: ~10k triples, 1 s runs, all four systems; fails if a system does not "
                         "answer or the row counts disagree (never on a missed performance target)")
@@ -1739,9 +1741,20 @@ def main(argv=None) -> int:
 
 
 def render(args) -> int:
-    results = json.loads(Path(args.render).read_text(encoding="utf-8"))
+    runs = [json.loads(Path(name).read_text(encoding="utf-8")) for name in args.render.split(",")]
+    results = runs[0]
+    for run in runs[1:]:
+        for label in run["sizes"]:
+            results["meta"]["notes"].append(
+                f"{label} comes from a separate run: `{run['meta']['command']}` ({run['meta']['date']}, "
+                f"{run['meta']['elapsed_s'] / 60:.1f} min; clients {', '.join(map(str, run['meta']['args']['clients']))})")
+        results["sizes"].update(run["sizes"])
     queries = [Query(q["name"], q["class"], q["form"], "", q["source"], q["exercises"], q.get("peer_equivalent"))
                for q in results["queries"]]
+    for label, sr in results["sizes"].items():  # targets again, as this version of the script judges them
+        corpus = SimpleNamespace(target=parse_size(label))
+        run_args = SimpleNamespace(clients=results["meta"]["args"]["clients"], evaluate_all_restart=False)
+        sr["targets"] = evaluate_targets(label, corpus, queries, sr["systems"], sr.get("validation", {}), run_args)
     report = Path(args.report) if args.report else ROOT / "docs" / "benchmarks.md"
     plot = Path(args.plot) if args.plot else ROOT / "docs" / "benchmarks" / "latency-by-size.png"
     has_plot = write_plot(results, queries, plot)
