@@ -140,6 +140,7 @@ def cmd_serve(args) -> int:
                                  http_workers=args.http_workers)
     if args.no_build or settings.engine:
         settings = Settings(**{**settings.__dict__, "build": False})
+    prepared = None
     if not settings.engine:
         # Build and load here, once, so that a problem is a message and an exit status, not a traceback
         # from inside the server's start-up; the server then opens what is ready.
@@ -148,16 +149,16 @@ def cmd_serve(args) -> int:
         from .sources import SourceError
         from .store import StoreError, prepare
         try:
-            prepare(settings)
+            prepared = prepare(settings)
         except (BuildError, AnchorError, SourceError, StoreError, FileNotFoundError) as error:
             print(f"cannot serve: {error}", file=sys.stderr)
             return EXIT_UNUSABLE
         settings = Settings(**{**settings.__dict__, "build": False})
     if settings.http_workers <= 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(create_app(settings, prepared), host=args.host, port=args.port, log_level=args.log_level)
         return EXIT_OK
     import os
-    os.environ.update(settings.as_env())
+    os.environ.update(settings.as_env())  # each front process opens what is ready (prepare finds it current)
     uvicorn.run("statecraft.server:create_app", factory=True, workers=settings.http_workers,
                 host=args.host, port=args.port, log_level=args.log_level)
     return EXIT_OK

@@ -24,7 +24,7 @@ from .metrics import Metrics
 from .negotiation import negotiate
 from .protocol import parse_request, refuse_outbound
 from .settings import Settings
-from .store import prepare
+from .store import Prepared, prepare
 from .workers import GRAPH_FORMATS, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut, WorkerPool, WorkersBusy
 
 RDF_OFFERED = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
@@ -118,27 +118,28 @@ class RequestSizeLimit:
         await self.app(scope, receive, send)
 
 
-async def start_engine(settings: Settings):
+async def start_engine(settings: Settings, prepared: Prepared | None = None):
     """The embedded store behind worker processes, or a remote engine (`--engine URL`); and the
-    triples per graph when known without asking the engine."""
+    triples per graph when known without asking the engine. `prepared` is what the CLI already built
+    and loaded, so that it is not checked again."""
     if settings.engine:
         from .remote import RemoteEngine
         engine = RemoteEngine(settings.engine, settings.engine_connections, settings.query_timeout,
                               settings.queue_timeout)
         await engine.start()
         return engine, None
-    prepared = await run_in_threadpool(prepare, settings)
+    prepared = prepared or await run_in_threadpool(prepare, settings)
     pool = WorkerPool(prepared.source, settings.workers, settings.query_timeout, settings.queue_timeout)
     await pool.start()
     return pool, prepared.counts
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, prepared: Prepared | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine, counts = await start_engine(settings)
+        engine, counts = await start_engine(settings, prepared)
         app.state.engine = engine
         app.state.queries = QueryService(engine, settings, app.state.metrics)
         app.state.counts = counts or await graph_counts(app.state.queries)
