@@ -2,6 +2,8 @@
 
 One graph for the ontology, one for the reference entities every article shares, and one per
 article (its text, its records and their anchored evidence). Adding an article is adding a folder.
+Then the changes curators committed through the endpoint and exported to data/curated/ are
+replayed in commit order, and their journal becomes a graph of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class Assembly:
     sources: Sources
     graphs: dict[URIRef, Graph]
     spans: dict[str, list[Span]] = field(default_factory=dict)
+    curated_changes: list[str] = field(default_factory=list)   # replayed from data/curated/journal.trig
+    curated_notes: list[str] = field(default_factory=list)
 
     @property
     def ontology(self) -> Graph:
@@ -73,4 +77,7 @@ def assemble(sources: Sources) -> Assembly:
         assembly.spans[article.slug] = spans
     if problems:
         raise AnchorError(problems)
+    if sources.curated_journal is not None:
+        from .journal import replay
+        assembly.curated_changes, assembly.curated_notes = replay(graphs, sources.curated_journal)
     return assembly

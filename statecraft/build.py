@@ -62,6 +62,10 @@ def build(root: Path, dist: Path | None = None, say: Callable[[str], None] = pri
     for slug, spans in assembly.spans.items():
         say(f"[2/6] evidence  {len(spans)} quote(s) anchored in {slug}")
     say("[3/6] assemble  " + ", ".join(f"{name.split('/graph/')[-1]} {len(g)}" for name, g in assembly.graphs.items()))
+    if assembly.curated_changes:
+        say(f"          replayed {len(assembly.curated_changes)} curated change(s) from {sources.curated_journal}")
+    for note in assembly.curated_notes:
+        say(f"          {note}")
     run_checks(assembly, say)
 
     asserted = assembly.union()
@@ -109,6 +113,7 @@ def build(root: Path, dist: Path | None = None, say: Callable[[str], None] = pri
             "violations": 0,
             "warnings": [validate.format_result(r, prefixes) for r in outcome.warnings],
             "unlinked_entities": [{"iri": str(u.iri), "label": u.label, "kind": u.kind} for u in unlinked],
+            "curated_changes": assembly.curated_changes,
         }
         publication = write_dist(graphs, dist or sources.root / "dist", report)
         say(f"[6/6] write     {len(publication.files)} file(s) in {dist or sources.root / 'dist'} "

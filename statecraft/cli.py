@@ -140,6 +140,12 @@ def cmd_serve(args) -> int:
                                  http_workers=args.http_workers)
     if args.no_build or settings.engine:
         settings = Settings(**{**settings.__dict__, "build": False})
+    from .server import WriteSettingsError, check_write_settings
+    try:
+        check_write_settings(settings)
+    except WriteSettingsError as error:
+        print(f"cannot serve: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     prepared = None
     if not settings.engine:
         # Build and load here, once, so that a problem is a message and an exit status, not a traceback
@@ -197,6 +203,22 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
+def cmd_export_curated(args) -> int:
+    from .generations import Generations
+    from .journal import CuratedError, export_curated
+    store = Path(args.store)
+    if not Generations.is_layout(store):
+        print(f"cannot export: {store} is not a store that `statecraft serve --store` created", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        path, changes = export_curated(store, project_root(args.root))
+    except (CuratedError, OSError) as error:
+        print(f"cannot export: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(f"{changes} curated change(s) written to {path}; `statecraft build` replays them, so they survive a rebuild")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="statecraft", description=__doc__)
     parser.add_argument("--version", action="version", version=f"statecraft {__version__}")
@@ -243,6 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dist", help="the build output to push (default: <root>/dist)")
     p.add_argument("--no-build", action="store_true", help="push dist/ as it is, without building it first")
     p.set_defaults(run=cmd_push)
+
+    p = commands.add_parser("export-curated", help="write the writes curators committed in a store back to "
+                                                   "data/curated/, so that the build keeps them")
+    p.add_argument("--store", required=True, help="the on-disk store the server writes (serve --store)")
+    p.set_defaults(run=cmd_export_curated)
 
     p = commands.add_parser("generate", help="write a synthetic corpus in the project's model (for benchmarks)")
     p.add_argument("out", help="output folder: statecraft.nq, build-report.json, void.ttl, context.jsonld")

@@ -72,13 +72,39 @@ def validate_article(article_graph: Graph, store: pyoxigraph.Store, ontology_gra
     return validate.validate(data, shapes, ontology, focus_nodes=subjects)
 
 
+def validate_change(store: pyoxigraph.Store, changed: list, ontology: Graph, shapes: Graph,
+                    hops: int = HOPS) -> validate.ValidationOutcome:
+    """Validate the state of ``store`` (a candidate with a write applied and its inferences
+    recomputed) for the nodes a write touched: the subjects and objects of the ``changed`` quads
+    (inserted or deleted), and the nodes whose shapes read them (one step back along the predicates
+    the shapes follow, and forward along those they follow backwards)."""
+    reach = shape_reach(shapes, ontology)
+    ontology_terms = {s for s in ontology.subjects() if isinstance(s, URIRef)}
+    touched = {term for quad in changed for term in (quad.subject, quad.object)
+               if isinstance(term, (pyoxigraph.NamedNode, pyoxigraph.BlankNode))}
+    touched = {t for t in touched if _rdflib_term(t) not in ontology_terms}
+    focus = set(touched)
+    forward = [pyoxigraph.NamedNode(p) for p in sorted(reach.forward)]
+    backward = [pyoxigraph.NamedNode(p) for p in sorted(reach.backward)]
+    for node in touched:
+        focus.update(q.subject for q in _quads_along(store, forward, lambda p: (None, p, node, None)))
+        focus.update(q.object for q in _quads_along(store, backward, lambda p: (node, p, None, None))
+                     if isinstance(q.object, (pyoxigraph.NamedNode, pyoxigraph.BlankNode)))
+    seed = Graph()
+    for node in focus:
+        for quad in store.quads_for_pattern(node, None, None, None):
+            seed.add((_rdflib_term(quad.subject), _rdflib_term(quad.predicate), _rdflib_term(quad.object)))
+    data = merge([seed, neighbourhood(store, seed, reach, ontology, hops=hops, keep_inferred=True)])
+    return validate.validate(data, shapes, ontology, focus_nodes={_rdflib_term(n) for n in focus})
+
+
 def neighbourhood(store: pyoxigraph.Store, article_graph: Graph, reach: ShapeReach, ontology: Graph,
-                  replaced: URIRef | None = None, hops: int = HOPS) -> Graph:
+                  replaced: URIRef | None = None, hops: int = HOPS, keep_inferred: bool = False) -> Graph:
     """The store's triples along ``reach``, up to ``hops`` steps from the IRIs the article names.
 
     Ontology terms are not followed: the ontology goes into the validation whole, and its classes
     and concepts are the objects of nearly every record. Neither are the graph ``replaced`` and the
-    inferences about the article's subjects.
+    inferences about the article's subjects (unless ``keep_inferred``: the store's are current).
     """
     ontology_terms = {s for s in ontology.subjects() if isinstance(s, URIRef)}
     subjects = {s for s in article_graph.subjects() if isinstance(s, URIRef)}
@@ -101,7 +127,7 @@ def neighbourhood(store: pyoxigraph.Store, article_graph: Graph, reach: ShapeRea
                 if quad.graph_name in skipped_graphs:
                     continue
                 triple = (_rdflib_term(quad.subject), _rdflib_term(quad.predicate), _rdflib_term(quad.object))
-                if quad.graph_name == inferred and (triple[0] in subjects or triple[2] in subjects):
+                if not keep_inferred and quad.graph_name == inferred and (triple[0] in subjects or triple[2] in subjects):
                     continue
                 found.add(triple)
                 reached.update(t for t in (triple[0], triple[2]) if isinstance(t, URIRef))

@@ -1,4 +1,4 @@
-"""The SPARQL 1.1 Protocol: turning an HTTP request into a query (or a refused update), to the letter.
+"""The SPARQL 1.1 Protocol: turning an HTTP request into a query or an update, to the letter.
 
 https://www.w3.org/TR/sparql11-protocol/ — query by GET, by POST form-encoded, by POST
 application/sparql-query; dataset by default-graph-uri / named-graph-uri (repeatable), which
@@ -16,9 +16,9 @@ from .workers import QueryFailed
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
-WRITES_DISABLED = ("this endpoint is read-only: SPARQL Update is refused. Writes are enabled by changing the "
-                   "curated sources (data/, ontology/, shapes/) and running `statecraft build`, which validates "
-                   "them against the shapes; the server reloads the new build when it starts")
+WRITES_DISABLED = ("this endpoint is read-only: writes are refused. Writes are enabled by an operator, with a "
+                   "curator's token (STATECRAFT_WRITE_TOKEN) and an on-disk store; or change the curated sources "
+                   "(data/, ontology/, shapes/) and run `statecraft build`, which validates them against the shapes")
 
 # Strings, IRIs and comments, in the order a SPARQL lexer would see them.
 _LEXEMES = re.compile(r'''
@@ -76,6 +76,8 @@ class SparqlRequest:
     text: str | None = None
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
+    using: tuple[str, ...] = ()          # using-graph-uri (updates)
+    using_named: tuple[str, ...] = ()    # using-named-graph-uri (updates)
 
 
 def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
@@ -109,20 +111,44 @@ def _graphs(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     return tuple(v for k, v in params if k == name)
 
 
-def _check_update(text: str, using: tuple[str, ...]) -> None:
-    """A malformed update gets the status the protocol expects; a well-formed one is refused (read-only)."""
-    from rdflib.plugins.sparql.parser import parseUpdate
+_LOAD = re.compile(r"(?<![\w:?$])LOAD(?![\w:-])", re.I)
+
+
+def refuse_network_operations(update: str) -> None:
+    """LOAD reads a URL or a local file, SERVICE calls another endpoint: both are refused before
+    Oxigraph, which would make the request itself, sees the update."""
+    if _LOAD.search(_code_only(update)):
+        raise QueryFailed(403, "LOAD is refused: it would make this server read a URL or a local file. "
+                               "Send the data itself with INSERT DATA or a Graph Store PUT/POST")
+    targets = service_targets(update)
+    if targets:
+        raise QueryFailed(403, f"SERVICE <{targets[0]}> is refused in an update: a write never makes outbound "
+                               "requests")
+
+
+def check_update_syntax(update: str, base_iri: str | None = None) -> None:
+    """Oxigraph's parser, run on an empty in-memory store: it rejects what the grammar forbids
+    (variables in INSERT DATA, blank nodes in DELETE DATA …), some of which rdflib's accepts."""
+    import pyoxigraph
+    refuse_network_operations(update)
     try:
-        parseUpdate(text)
-    except Exception as error:
+        pyoxigraph.Store().update(update, base_iri=base_iri)
+    except SyntaxError as error:
         raise QueryFailed(400, f"SPARQL Update syntax error: {error}") from None
+    except (RuntimeError, ValueError, OSError):
+        pass   # semantic errors (a graph that does not exist …) are judged against the real store
+
+
+def _check_update(text: str, using: tuple[str, ...], base_iri: str | None) -> None:
+    """A malformed update gets the status the protocol expects, before anyone asks who sent it."""
+    check_update_syntax(text, base_iri)
     if using and _USING_OR_WITH.search(_code_only(text)):
         raise QueryFailed(400, "using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH "
                                "in the update itself")
-    raise QueryFailed(403, WRITES_DISABLED)
 
 
-def parse_request(method: str, url_query: str, content_type: str | None, body: bytes) -> SparqlRequest:
+def parse_request(method: str, url_query: str, content_type: str | None, body: bytes,
+                  base_iri: str | None = None) -> SparqlRequest:
     """Parse /sparql requests; QueryFailed(status, message) for everything the protocol rejects."""
     url_params = parse_qsl(url_query, keep_blank_values=True)
     media, ctype_params = _media_type(content_type)
@@ -156,7 +182,9 @@ def parse_request(method: str, url_query: str, content_type: str | None, body: b
         raise QueryFailed(405, f"method {method} is not allowed on /sparql; use GET or POST")
 
     if operation == "update":
-        _check_update(text, _graphs(params, "using-graph-uri") + _graphs(params, "using-named-graph-uri"))
+        using, using_named = _graphs(params, "using-graph-uri"), _graphs(params, "using-named-graph-uri")
+        _check_update(text, using + using_named, base_iri)
+        return SparqlRequest("update", text, using=using, using_named=using_named)
     if operation == "description":
         return SparqlRequest("description")
     defaults, named = _graphs(params, "default-graph-uri"), _graphs(params, "named-graph-uri")

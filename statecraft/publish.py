@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from urllib.parse import quote
+
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
@@ -134,7 +136,8 @@ def void_description(graphs: dict[URIRef, Graph], union: Graph, content_hash: st
         if any(term.startswith(namespace) for term in used):
             void.add((d, VOID.vocabulary, URIRef(namespace)))
     for name, graph in graphs.items():
-        subset = URIRef(f"{d}/graph/{name[len(BASE + 'graph/'):]}")
+        own = name.startswith(BASE + "graph/")
+        subset = URIRef(f"{d}/graph/{name[len(BASE + 'graph/'):]}" if own else f"{d}/graph/external/{quote(name, safe='')}")
         void.add((d, VOID.subset, subset))
         void.add((subset, RDF.type, VOID.Dataset))
         void.add((subset, URIRef(SD + "name"), name))

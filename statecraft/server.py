@@ -22,10 +22,12 @@ from starlette.concurrency import run_in_threadpool
 
 from .metrics import Metrics
 from .negotiation import negotiate
-from .protocol import parse_request, refuse_outbound
+from .protocol import WRITES_DISABLED, parse_request, refuse_outbound
 from .settings import Settings
 from .store import Prepared, prepare
-from .workers import GRAPH_FORMATS, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut, WorkerPool, WorkersBusy
+from .workers import (GRAPH_FORMATS, STORED_DEFAULT_GRAPH, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut,
+                      StoreSource, WorkerPool, WorkersBusy)
+from .writer import WWW_AUTHENTICATE, Tokens, Unauthorised
 
 RDF_OFFERED = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 FORMAT_ALIASES = {
@@ -127,40 +129,77 @@ async def start_engine(settings: Settings, prepared: Prepared | None = None):
         engine = RemoteEngine(settings.engine, settings.engine_connections, settings.query_timeout,
                               settings.queue_timeout)
         await engine.start()
-        return engine, None
+        return engine, None, None
     prepared = prepared or await run_in_threadpool(prepare, settings)
     pool = WorkerPool(prepared.source, settings.workers, settings.query_timeout, settings.queue_timeout)
     await pool.start()
-    return pool, prepared.counts
+    return pool, prepared.counts, prepared.store_root
+
+
+class WriteSettingsError(Exception):
+    pass
+
+
+def check_write_settings(settings: Settings) -> Tokens:
+    """The curators' tokens; WriteSettingsError when writes are configured where they cannot be kept."""
+    try:
+        tokens = Tokens.configured(settings.write_token, settings.write_token_file)
+    except ValueError as error:
+        raise WriteSettingsError(str(error)) from None
+    if tokens.enabled:
+        if settings.engine:
+            raise WriteSettingsError("writes are served on the embedded store only; with --engine, write to the "
+                                     "engine itself, or unset STATECRAFT_WRITE_TOKEN")
+        if settings.store is None:
+            raise WriteSettingsError("writes need the on-disk store (--store PATH): in memory, every committed "
+                                     "write would be lost when the server stops")
+        if settings.http_workers > 1:
+            raise WriteSettingsError("writes need a single front process (--http-workers 1): the store has one "
+                                     "writer")
+    return tokens
 
 
 def create_app(settings: Settings | None = None, prepared: Prepared | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    tokens = check_write_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine, counts = await start_engine(settings, prepared)
+        engine, counts, store_root = await start_engine(settings, prepared)
         app.state.engine = engine
         app.state.queries = QueryService(engine, settings, app.state.metrics)
         app.state.counts = counts or await graph_counts(app.state.queries)
+        app.state.writes = None
+        if tokens.enabled:
+            from .writer import writer_pool
+            if store_root is None:
+                raise WriteSettingsError(f"the store {settings.store} was prepared outside Statecraft (it has no "
+                                         "generations); writes need a store that `statecraft serve --store` loaded")
+            app.state.writes = Writes(writer_pool(store_root, settings.write_timeout, settings.write_timeout),
+                                      store_root, engine)
+            await app.state.writes.writer.start()
         try:
             yield
         finally:
+            if app.state.writes is not None:
+                await app.state.writes.writer.close()
             await engine.close()
 
     # No Swagger page: FastAPI's loads its scripts from a CDN, and this server works offline.
     app = FastAPI(title="Statecraft SPARQL endpoint", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.tokens = tokens
     app.state.metrics = Metrics()
     if settings.cors:
-        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                           allow_headers=["*"], expose_headers=["Content-Type", "Link", "Vary"])
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+                           allow_headers=["*"], expose_headers=["Content-Type", "Link", "Vary", "Location"])
 
     app.add_middleware(RequestSizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(SparqlFastPath, application=app, settings=settings)
 
     register_sparql(app, settings)
     register_data(app, settings)
+    register_more_data(app, settings)
     from . import pages, ui
     app.include_router(pages.router)
     app.include_router(ui.router)
@@ -215,9 +254,15 @@ def register_sparql(app: FastAPI, settings: Settings) -> None:
 async def answer_sparql(request: Request, settings: Settings) -> Response:
     try:
         body = await read_body(request, settings.max_request_bytes) if request.method != "GET" else b""
-        parsed = parse_request(request.method, request.url.query, request.headers.get("content-type"), body)
+        parsed = parse_request(request.method, request.url.query, request.headers.get("content-type"), body,
+                               base_iri=str(request.url.replace(query="")))
         if parsed.operation == "description":
             return await service_description(request)
+        if parsed.operation == "update":
+            from .curation import WriteJob
+            return await answer_write(request, lambda agent: WriteJob(
+                "update", agent, text=parsed.text, using=parsed.using, using_named=parsed.using_named,
+                base_iri=str(request.url.replace(query="")), max_write_quads=settings.max_write_quads))
         queries: QueryService = request.app.state.queries
         answer = await until_disconnected(request, queries.run(queries.job(
             parsed.text, accept=request.headers.get("accept"),
@@ -251,6 +296,60 @@ async def until_disconnected(request: Request, work):
         return task.result()
     task.cancel()
     return None
+
+
+class Writes:
+    """The writer process and what a commit changes in the front process: the generation the query
+    workers read, the triples per graph, and which old generations can go."""
+
+    def __init__(self, writer: WorkerPool, store_root: Path, queries_pool):
+        from .generations import Generations
+        self.writer, self.generations, self.queries_pool = writer, Generations(store_root), queries_pool
+        self.committed = self.refused = 0
+
+    async def run(self, app, job):
+        from .workers import log
+        try:
+            outcome = await self.writer.run(job)
+        except QueryFailed as failure:
+            (log.error if failure.status >= 500 else log.info)("write by %s refused (%d): %s", job.agent,
+                                                               failure.status, failure.message)
+            raise
+        if outcome.generation is not None:
+            log.info("write by %s committed in %.2f s: %d quad(s) inserted, %d deleted; now serving %s", job.agent,
+                     outcome.seconds, outcome.inserted, outcome.deleted, outcome.generation.name)
+            self.queries_pool.use(StoreSource(store_path=outcome.generation))
+            app.state.counts = outcome.counts
+            self.committed += 1
+            in_use = {source.store_path for source in self.queries_pool.sources_in_use()}
+            await run_in_threadpool(self.generations.collect, in_use)
+        elif outcome.status == 422:
+            self.refused += 1
+            log.info("write by %s refused by the shapes: %d violation(s); nothing changed", job.agent,
+                     len(outcome.violations))
+        return outcome
+
+
+async def answer_write(request: Request, make_job) -> Response:
+    """Authorise, hand the write to the writer process, and answer with what it did (JSON), or with
+    the validation report (JSON, or Turtle on request) when the shapes refused it."""
+    writes: Writes | None = request.app.state.writes
+    try:
+        if writes is None:
+            raise QueryFailed(403, WRITES_DISABLED)
+        agent = request.app.state.tokens.who(request.headers.get("authorization"))
+        outcome = await writes.run(request.app, make_job(agent))
+    except Unauthorised as failure:
+        response = error_response(401, failure.message)
+        response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+        return response
+    except QueryFailed as failure:
+        return error_response(failure.status, failure.message)
+    headers = {"Location": outcome.location} if getattr(outcome, "location", None) else {}
+    if outcome.status == 422 and negotiate(request.headers.get("accept"), ["application/json", "text/turtle"]) \
+            == "text/turtle":
+        return Response(outcome.report_turtle, status_code=422, media_type="text/turtle; charset=utf-8")
+    return JSONResponse(outcome.as_json(), status_code=outcome.status, headers=headers)
 
 
 class SparqlFastPath:
@@ -307,30 +406,65 @@ def register_data(app: FastAPI, settings: Settings) -> None:
         text = request.app.state.metrics.render(engine.timeouts, engine.restarts, engine.size, engine.abandoned)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.get("/data")
-    async def graph_store(request: Request) -> Response:
-        """Graph Store Protocol, read side: ?default (the union of all graphs) or ?graph=<iri>."""
+    @app.api_route("/data", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
+    async def graph_store_indirect(request: Request) -> Response:
+        """Graph Store Protocol with indirect identification: ?default (the stored default graph) or
+        ?graph=<iri>; a POST with neither creates a new graph and answers with its IRI in Location."""
         params = request.query_params
-        media_type = choose_media_type(request, RDF_OFFERED)
-        if media_type is None:
-            return error_response(406, f"graphs are available as {', '.join(RDF_OFFERED)}")
-        queries: QueryService = request.app.state.queries
         if "graph" in params and "default" not in params:
-            graph = params["graph"]
-            if graph not in request.app.state.counts:
-                return error_response(404, f"there is no graph <{graph}> in this dataset; known graphs: "
-                                           + ", ".join(f"<{g}>" for g in sorted(request.app.state.counts)))
-            query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
-        elif "default" in params and "graph" not in params:
-            query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
-        else:
-            return error_response(400, "GET /data needs exactly one of ?default or ?graph=<iri>")
+            return await graph_store(request, params["graph"])
+        if "default" in params and "graph" not in params:
+            return await graph_store(request, None)
+        if not params and request.method == "POST":
+            import uuid
+            return await graph_store(request, f"{settings.base_iri}graph/curated/{uuid.uuid4().hex}", created=True)
+        return error_response(400, f"{request.method} /data needs exactly one of ?default or ?graph=<iri>")
+
+    @app.api_route("/data/{path:path}", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
+    async def graph_store_direct(path: str, request: Request) -> Response:
+        """Graph Store Protocol with direct identification: the request's URL is the graph's IRI."""
+        return await graph_store(request, str(request.url.replace(query="")))
+
+
+async def graph_store(request: Request, graph: str | None, created: bool = False) -> Response:
+    """One graph (None: the default graph) of the Graph Store Protocol: read, or replace, add to, delete."""
+    settings: Settings = request.app.state.settings
+    if request.method in ("PUT", "POST", "DELETE"):
+        from .curation import WriteJob
         try:
-            body = await queries.construct(query, media_type)
+            body = await read_body(request, settings.max_request_bytes) if request.method != "DELETE" else b""
         except QueryFailed as failure:
             return error_response(failure.status, failure.message)
-        return rdf_response(body, media_type)
+        response = await answer_write(request, lambda agent: WriteJob(
+            request.method, agent, graph=graph, body=body, content_type=request.headers.get("content-type"),
+            base_iri=graph or str(request.url.replace(query="")), max_write_quads=settings.max_write_quads))
+        if created and response.status_code in (200, 201):
+            response.status_code = 201
+            response.headers["Location"] = graph
+        return response
+    media_type = choose_media_type(request, RDF_OFFERED)
+    if media_type is None:
+        return error_response(406, f"graphs are available as {', '.join(RDF_OFFERED)}")
+    queries: QueryService = request.app.state.queries
+    options = {}
+    if graph is not None:
+        if graph not in request.app.state.counts:
+            shown = sorted(request.app.state.counts)
+            return error_response(404, f"there is no graph <{graph}> in this dataset; known graphs: "
+                                       + ", ".join(f"<{g}>" for g in shown[:50]) + (" …" if len(shown) > 50 else ""))
+        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    else:
+        query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+        if isinstance(request.app.state.engine, WorkerPool):
+            options = {"default_graphs": (STORED_DEFAULT_GRAPH,), "named_graphs": ()}
+    try:
+        body = await queries.run(queries.job(query, result_format=media_type, **options))
+    except QueryFailed as failure:
+        return error_response(failure.status, failure.message)
+    return rdf_response(body.body, media_type)
 
+
+def register_more_data(app: FastAPI, settings: Settings) -> None:
     @app.get("/graph/{path:path}")
     async def named_graph(path: str, request: Request) -> Response:
         """A named graph's IRI dereferences to its Graph Store representation (303 See Other)."""

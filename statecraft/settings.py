@@ -37,6 +37,10 @@ class Settings:
     allow_service_hosts: tuple[str, ...] = ()    # hosts a SERVICE clause may call; none by default
     http_workers: int = 1                        # front processes sharing the port, each with its own query workers
     cors: bool = True                            # read-only data: any origin may GET and POST queries
+    write_token: str | None = field(default=None, repr=False)   # enables writes; never printed or logged
+    write_token_file: Path | None = None         # or a file of `name token` lines (one curator per line)
+    write_timeout: float = 60.0                  # seconds; the writer process is replaced after it
+    max_write_quads: int = 100_000               # quads one write may insert and delete in all
 
     @property
     def dist_dir(self) -> Path:

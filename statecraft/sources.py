@@ -33,6 +33,7 @@ class Sources:
     reference_files: tuple[Path, ...]
     articles: tuple[ArticleSource, ...]
     rules_dir: Path
+    curated_journal: Path | None = None   # data/curated/journal.trig: writes curators committed, replayed
 
     def all_rdf_files(self) -> list[Path]:
         files = [self.ontology_file, *self.reference_files]
@@ -71,6 +72,7 @@ def discover(root: Path) -> Sources:
         reference_files=rdf_files_in(reference_dir) if reference_dir.is_dir() else (),
         articles=tuple(articles),
         rules_dir=root / "ontology" / "rules",
+        curated_journal=curated if (curated := root / "data" / "curated" / "journal.trig").is_file() else None,
     )
 
 

@@ -1,8 +1,9 @@
 """Stage between the build and the endpoint: make sure dist/ is current and give the workers a store.
 
 In memory (the default) each query worker loads dist/statecraft.nq itself. With a store path, the
-dumps are bulk-loaded once into an on-disk Oxigraph (RocksDB) store, which workers open read-only;
-it is reloaded only when the dataset's content hash changes.
+dumps are bulk-loaded once into an on-disk Oxigraph (RocksDB) store, the first of its generations
+(statecraft.generations), which workers open read-only; it is reloaded only when the dataset's
+content hash changes, and never over curated writes that the build does not include.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .generations import HASH_MARKER, POINTER, Generations
 from .settings import Settings
 from .workers import StoreSource
 
-HASH_MARKER = "statecraft-content-hash"
-COUNTS_FILE = "statecraft-graph-counts.json"
 SOURCE_FOLDERS = ("ontology", "shapes", "data")
 
 
@@ -56,9 +56,11 @@ def ensure_dist(settings: Settings, say=print) -> Path:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What the server starts from: where workers get their data, and the triples per graph if known."""
+    """What the server starts from: where workers get their data, the triples per graph if known, and
+    the store folder (its generations) when there is one."""
     source: StoreSource
     counts: dict[str, int] | None
+    store_root: Path | None = None
 
 
 def prepare(settings: Settings, say=print) -> Prepared:
@@ -68,14 +70,24 @@ def prepare(settings: Settings, say=print) -> Prepared:
     its content hash differs from the store's; a store alone is served as it is.
     """
     if settings.store is not None and not settings.build and settings.dist is None:
-        if not settings.store.is_dir():
-            raise FileNotFoundError(f"no Oxigraph store at {settings.store}")
-        return Prepared(StoreSource(store_path=settings.store.resolve()), stored_counts(settings.store))
+        root = settings.store.resolve()
+        if Generations.is_layout(root):
+            return _served(root)
+        if is_store_folder(root) and any(root.iterdir()):   # an Oxigraph store prepared elsewhere: read it as it is
+            return Prepared(StoreSource(store_path=root), None, None)
+        raise FileNotFoundError(f"no Oxigraph store at {root}")
     dist = ensure_dist(settings, say)
     counts = (build_report(dist) or {}).get("triples_per_graph")
     if settings.store is None:
         return Prepared(StoreSource(nquads_files=((dist / "statecraft.nq").resolve(),)), counts)
-    return Prepared(StoreSource(store_path=load_on_disk(dist, settings.store.resolve(), say)), counts)
+    return _served(load_on_disk(dist, settings.store.resolve(), say))
+
+
+def _served(root: Path) -> Prepared:
+    generations = Generations(root)
+    current = generations.current()
+    generations.collect(in_use=set())
+    return Prepared(StoreSource(store_path=current), Generations.read_counts(current), root)
 
 
 class StoreError(Exception):
@@ -83,35 +95,49 @@ class StoreError(Exception):
 
 
 def is_store_folder(path: Path) -> bool:
-    """Empty, or a RocksDB folder (the files every RocksDB database has): safe to replace."""
+    """Empty, a store of ours, or a bare RocksDB folder (the files every RocksDB database has): safe to replace."""
     names = {entry.name for entry in path.iterdir()} if path.is_dir() else None
-    return names is not None and (not names or {"CURRENT", "IDENTITY"} <= names)
+    return names is not None and (not names or POINTER in names or {"CURRENT", "IDENTITY"} <= names)
 
 
-def stored_counts(path: Path) -> dict[str, int] | None:
-    try:
-        return json.loads((path / COUNTS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def curated_changes(generation: Path) -> set[str]:
+    """The changes the journal of a generation records (those the server committed, or the build replayed)."""
+    import pyoxigraph
+    from .journal import CHANGE_CLASS, JOURNAL_GRAPH
+    store = pyoxigraph.Store.read_only(str(generation))
+    rdf_type = pyoxigraph.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    return {quad.subject.value for quad in store.quads_for_pattern(
+        None, rdf_type, pyoxigraph.NamedNode(CHANGE_CLASS), pyoxigraph.NamedNode(JOURNAL_GRAPH))}
 
 
 def load_on_disk(dist: Path, path: Path, say=print) -> Path:
-    """Bulk-load dist/statecraft.nq into an on-disk store, unless the store already holds that content."""
+    """Bulk-load dist/statecraft.nq into an on-disk store as its first generation, unless the store
+    already holds that content. A store with curated writes the build does not include is never
+    replaced: they would be lost."""
     import pyoxigraph
     report = build_report(dist) or {}
     wanted = report.get("content_hash")
     marker = path / HASH_MARKER
-    if marker.is_file() and wanted and marker.read_text().strip() == wanted:
+    if marker.is_file() and wanted and marker.read_text().strip() == wanted and Generations.is_layout(path):
         say(f"store {path} is current ({wanted[:23]}…): reopening it without reloading")
         return path
     if path.exists():
         if not is_store_folder(path):
             raise StoreError(f"{path} exists and is not an Oxigraph store; give --store a new or empty folder "
                              "(it is replaced whenever the dataset changes)")
+        if Generations.is_layout(path):
+            unexported = curated_changes(Generations(path).current()) - set(report.get("curated_changes", ()))
+            if unexported:
+                raise StoreError(
+                    f"the store {path} holds {len(unexported)} curated write(s) that the build in {dist} does not "
+                    f"include; replacing the store would lose them. Run `statecraft export-curated --store {path}` "
+                    "and rebuild (the build replays data/curated/), or move the store aside")
         shutil.rmtree(path)
     say(f"loading {dist / 'statecraft.nq'} into the on-disk store {path}")
+    path.mkdir(parents=True)
+    generation = Generations(path).initial()
     try:
-        store = pyoxigraph.Store(str(path))
+        store = pyoxigraph.Store(str(generation))
     except OSError as error:
         raise StoreError(f"the store {path} cannot be opened for loading (another process may be writing it: "
                          f"RocksDB allows one writer per folder): {error}") from None
@@ -120,6 +146,7 @@ def load_on_disk(dist: Path, path: Path, say=print) -> Path:
     store.optimize()
     del store  # release RocksDB's lock: workers open the store read-only
     if "triples_per_graph" in report:
-        (path / COUNTS_FILE).write_text(json.dumps(report["triples_per_graph"], sort_keys=True), encoding="utf-8")
+        Generations.write_counts(generation, report["triples_per_graph"])
+    Generations(path).point_to(generation)
     marker.write_text(f"{wanted}\n")  # last: a load cut short leaves no marker and is redone
     return path

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import multiprocessing
 import os
 import re
@@ -42,6 +43,10 @@ TEXTUAL = ("text/", "application/sparql-results+", "application/json", "applicat
            "application/rdf+xml", "application/n-triples", "application/trig", "application/n-quads")
 
 
+# A child of uvicorn's logger, so that these lines appear in the server's log in its format.
+log = logging.getLogger("uvicorn.error.statecraft")
+
+STORED_DEFAULT_GRAPH = ""      # in QueryJob.default_graphs: the store's own default graph, not a named one
 ABANDONED_GRACE_SECONDS = 0.5   # how long a query whose client went away may still finish
 
 
@@ -115,7 +120,8 @@ def execute(store, job: QueryJob) -> QueryAnswer:
 
     options = {}
     if job.default_graphs is not None or job.named_graphs is not None:
-        options["default_graph"] = [pyoxigraph.NamedNode(g) for g in job.default_graphs or ()]
+        options["default_graph"] = [pyoxigraph.DefaultGraph() if g == STORED_DEFAULT_GRAPH else pyoxigraph.NamedNode(g)
+                                    for g in job.default_graphs or ()]
         options["named_graphs"] = [pyoxigraph.NamedNode(g) for g in job.named_graphs or ()]
     elif not uses_dataset_clause(job.query):
         options["use_default_graph_as_union"] = True
@@ -197,6 +203,10 @@ def _worker_main(conn, source: StoreSource) -> None:
             job = conn.recv()
         except EOFError:
             return
+        if isinstance(job, StoreSource):   # a write committed a new generation: read it from now on
+            del store
+            store = open_store(job)        # on failure the process ends; the pool replaces it
+            continue
         try:
             conn.send(("ok", execute(store, job)))
         except QueryFailed as failure:
@@ -213,6 +223,7 @@ def _worker_main(conn, source: StoreSource) -> None:
 class _Worker:
     process: multiprocessing.Process
     conn: object
+    source: object = None     # what the process has open
 
 
 class WorkerPool:
@@ -222,15 +233,17 @@ class WorkerPool:
     so the front process spends its time on HTTP, not on hand-offs between threads.
     """
 
-    def __init__(self, source: StoreSource, size: int = 2, query_timeout: float = 10.0, queue_timeout: float = 10.0):
+    def __init__(self, source, size: int = 2, query_timeout: float = 10.0, queue_timeout: float = 10.0,
+                 main=_worker_main, name: str = "query worker"):
         self.source = source
+        self.main, self.name = main, name
         self.size = max(1, size)
         self.query_timeout = query_timeout
         self.queue_timeout = queue_timeout
         self._context = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._all: set[int] = set()
+        self._all: dict[int, _Worker] = {}
         self._tasks: set[asyncio.Task] = set()
         self._lock = threading.Lock()
         self.timeouts = 0
@@ -254,27 +267,28 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self.source), daemon=True,
-                                        name="statecraft-query-worker")
+        process = self._context.Process(target=self.main, args=(child, self.source), daemon=True,
+                                        name="statecraft-" + self.name.replace(" ", "-"))
         process.start()
         child.close()
+        worker = _Worker(process, parent, self.source)
         with self._lock:
-            self._all.add(process.pid)
-        return _Worker(process, parent)
+            self._all[process.pid] = worker
+        return worker
 
     def _await_ready(self, worker: _Worker) -> None:
         if not worker.conn.poll(120):
-            raise RuntimeError("a query worker did not start within 120 s")
+            raise RuntimeError(f"a {self.name} did not start within 120 s")
         kind, detail = worker.conn.recv()
         if kind != "ready":
-            raise RuntimeError(f"a query worker could not open the store: {detail}")
+            raise RuntimeError(f"a {self.name} could not start: {detail}")
 
     def _replace(self, worker: _Worker) -> None:
         worker.process.kill()
         worker.process.join(5)
         worker.conn.close()
         with self._lock:
-            self._all.discard(worker.process.pid)
+            self._all.pop(worker.process.pid, None)
         self.restarts += 1
         if self._closed:
             return
@@ -283,7 +297,8 @@ class WorkerPool:
             replacement = self._spawn()
             try:
                 self._await_ready(replacement)
-            except RuntimeError:
+            except RuntimeError as error:
+                log.error("a replacement %s could not start: %s", self.name, error)
                 replacement.process.kill()
                 return
             self._loop.call_soon_threadsafe(self._idle.put_nowait, replacement)
@@ -309,9 +324,14 @@ class WorkerPool:
         try:
             worker = await asyncio.wait_for(self._idle.get(), self.queue_timeout)
         except asyncio.TimeoutError:
-            raise WorkersBusy(503, f"all {self.size} query workers are busy; try again shortly") from None
+            log.warning("all %d %ss stayed busy for %g s: a request was answered 503", self.size, self.name,
+                        self.queue_timeout)
+            raise WorkersBusy(503, f"all {self.size} {self.name}s are busy; try again shortly") from None
         deadline = self._loop.time() + self.query_timeout
         try:
+            if worker.source != self.source:
+                worker.conn.send(self.source)
+                worker.source = self.source
             worker.conn.send(job)
             answered = await self._reply(worker, self.query_timeout)
         except asyncio.CancelledError:
@@ -321,24 +341,40 @@ class WorkerPool:
             self._background(self._drain(worker, min(deadline, self._loop.time() + ABANDONED_GRACE_SECONDS)))
             raise
         except (BrokenPipeError, ConnectionResetError, OSError) as error:
+            log.error("the %s %d stopped unexpectedly (exit code %s); it is being replaced", self.name,
+                      worker.process.pid, worker.process.exitcode)
             self._replace(worker)
-            raise QueryFailed(500, f"the query worker stopped unexpectedly ({error}); it has been replaced") from None
+            raise QueryFailed(500, f"the {self.name} stopped unexpectedly ({error}); it has been replaced") from None
         if not answered:
             self.timeouts += 1
+            log.warning("the %s %d ran past the %g s limit: stopped and being replaced", self.name,
+                        worker.process.pid, self.query_timeout)
             self._replace(worker)
-            raise QueryTimedOut(503, f"the query ran longer than the limit of {self.query_timeout:g} s "
-                                   "and was stopped")
+            raise QueryTimedOut(503, f"the {'query' if self.main is _worker_main else 'job'} ran longer than the limit "
+                                     f"of {self.query_timeout:g} s and was stopped")
         try:
             kind, payload = worker.conn.recv()
         except (EOFError, OSError) as error:
+            worker.process.join(1)
+            log.error("the %s %d stopped unexpectedly (exit code %s); it is being replaced", self.name,
+                      worker.process.pid, worker.process.exitcode)
             self._replace(worker)
-            raise QueryFailed(500, f"the query worker stopped unexpectedly ({error or type(error).__name__}); "
+            raise QueryFailed(500, f"the {self.name} stopped unexpectedly ({error or type(error).__name__}); "
                                    "it has been replaced") from None
         self._idle.put_nowait(worker)
         if kind == "ok":
             return payload
         status, message = payload
         raise QueryFailed(status, message)
+
+    def use(self, source) -> None:
+        """Give every query from now on to a worker reading `source` (a new generation of the store):
+        idle workers reopen it before their next job, busy ones after their current one."""
+        self.source = source
+
+    def sources_in_use(self) -> set:
+        with self._lock:
+            return {worker.source for worker in self._all.values()} | {self.source}
 
     def _background(self, coroutine) -> None:
         task = self._loop.create_task(coroutine)

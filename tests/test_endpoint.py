@@ -200,8 +200,10 @@ def test_graph_store_read_side(server, built):
     parsed = Graph().parse(data=graph.text, format="turtle")
     report = json.loads((built.dist / "build-report.json").read_text(encoding="utf-8"))
     assert len(parsed) == report["triples_per_graph"][reference]
+    # ?default is the store's own default graph, as in the Oxigraph server: every statement of this
+    # dataset is in a named graph, so it is empty (queries still see the union as their default graph)
     default = httpx.get(server.url + "/data?default", headers={"Accept": "application/n-triples"})
-    assert default.status_code == 200 and len(Graph().parse(data=default.text, format="nt")) > len(parsed)
+    assert default.status_code == 200 and len(Graph().parse(data=default.text, format="nt")) == 0
     redirected = httpx.get(server.url + "/graph/reference", headers={"Accept": "text/turtle"}, follow_redirects=True)
     assert redirected.history[0].status_code == 303 and len(Graph().parse(data=redirected.text)) == len(parsed)
     unknown = httpx.get(server.url + "/data", params={"graph": "https://example.org/none"})
