@@ -153,10 +153,11 @@ def cmd_serve(args) -> int:
         from .build import BuildError
         from .evidence import AnchorError
         from .sources import SourceError
+        from .reason import ReasoningError
         from .store import StoreError, prepare
         try:
             prepared = prepare(settings)
-        except (BuildError, AnchorError, SourceError, StoreError, FileNotFoundError) as error:
+        except (BuildError, AnchorError, SourceError, StoreError, ReasoningError, FileNotFoundError) as error:
             print(f"cannot serve: {error}", file=sys.stderr)
             return EXIT_UNUSABLE
         settings = Settings(**{**settings.__dict__, "build": False})

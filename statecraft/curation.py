@@ -311,8 +311,8 @@ class Writer:
             graph = _graph_term(job.graph)
             existed = _graph_exists(base, graph)
             if job.kind == "DELETE":
-                if not existed:
-                    return WriteOutcome(404, f"there is no graph {_label(job.graph)} to delete")
+                if not existed and not isinstance(graph, ox.DefaultGraph):   # the default graph always exists
+                    return WriteOutcome(404, f"there is no graph <{job.graph}> to delete")
                 if isinstance(graph, ox.DefaultGraph):
                     candidate.clear_graph(graph)
                 else:

@@ -55,6 +55,9 @@ def entry(sequence: int, agent: str, request: str, started: datetime, inserted, 
     graph = ox.NamedNode(JOURNAL_GRAPH)
     ended = datetime.now(timezone.utc)
 
+    def stamp(moment: datetime) -> str:   # whole seconds: HermiT refuses the fractions rdflib writes back
+        return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
     def literal(value, datatype=None):
         return ox.Literal(value, datatype=datatype) if datatype else ox.Literal(value)
 
@@ -62,8 +65,8 @@ def entry(sequence: int, agent: str, request: str, started: datetime, inserted, 
         (change, RDF_TYPE, ox.NamedNode(CHANGE_CLASS)),
         (change, ox.NamedNode(str(SC.changeSequence)), literal(str(sequence), XSD_INTEGER)),
         (change, ox.NamedNode(PROV + "wasAssociatedWith"), curator),
-        (change, ox.NamedNode(PROV + "startedAtTime"), literal(started.isoformat(), XSD_DATETIME)),
-        (change, ox.NamedNode(PROV + "endedAtTime"), literal(ended.isoformat(), XSD_DATETIME)),
+        (change, ox.NamedNode(PROV + "startedAtTime"), literal(stamp(started), XSD_DATETIME)),
+        (change, ox.NamedNode(PROV + "endedAtTime"), literal(stamp(ended), XSD_DATETIME)),
         (change, ox.NamedNode(str(SC.changeRequest)), literal(request)),
         (change, ox.NamedNode(str(SC.insertedQuads)), literal(nquads(inserted))),
         (change, ox.NamedNode(str(SC.deletedQuads)), literal(nquads(deleted))),

@@ -108,7 +108,14 @@ def _one(params: list[tuple[str, str]], name: str) -> str | None:
 
 
 def _graphs(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
-    return tuple(v for k, v in params if k == name)
+    import pyoxigraph
+    graphs = tuple(v for k, v in params if k == name)
+    for graph in graphs:
+        try:
+            pyoxigraph.NamedNode(graph)
+        except ValueError as error:
+            raise QueryFailed(400, f"{name}={graph} is not an absolute IRI: {error}") from None
+    return graphs
 
 
 _LOAD = re.compile(r"(?<![\w:?$])LOAD(?![\w:-])", re.I)

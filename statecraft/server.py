@@ -136,6 +136,16 @@ async def start_engine(settings: Settings, prepared: Prepared | None = None):
     return pool, prepared.counts, prepared.store_root
 
 
+def invalid_iri(text: str) -> str | None:
+    """Why `text` is not an absolute IRI (RFC 3987), or None if it is one."""
+    import pyoxigraph
+    try:
+        pyoxigraph.NamedNode(text)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 class WriteSettingsError(Exception):
     pass
 
@@ -193,6 +203,19 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     if settings.cors:
         app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
                            allow_headers=["*"], expose_headers=["Content-Type", "Link", "Vary", "Location"])
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def plain_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        """The router's own refusals (405, 404) in the same plain-text form as every other error."""
+        message = {405: f"method {request.method} is not allowed on {request.url.path}",
+                   404: f"nothing is served at {request.url.path}; see / for the query UI and /docs/"}.get(
+            error.status_code, str(error.detail))
+        response = error_response(error.status_code, message)
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     app.add_middleware(RequestSizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(SparqlFastPath, application=app, settings=settings)
@@ -429,6 +452,10 @@ def register_data(app: FastAPI, settings: Settings) -> None:
 async def graph_store(request: Request, graph: str | None, created: bool = False) -> Response:
     """One graph (None: the default graph) of the Graph Store Protocol: read, or replace, add to, delete."""
     settings: Settings = request.app.state.settings
+    if graph is not None:
+        problem = invalid_iri(graph)
+        if problem:
+            return error_response(400, f"the graph IRI <{graph}> is not an absolute IRI: {problem}")
     if request.method in ("PUT", "POST", "DELETE"):
         from .curation import WriteJob
         try:

@@ -38,7 +38,7 @@ class LiveServer:
     inherited. It gets its own process group, so stop() also ends its query workers."""
 
     def __init__(self, args: list[str], env: dict | None = None, log: Path | None = None,
-                 log_level: str = "info"):
+                 log_level: str = "info", root: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -46,7 +46,7 @@ class LiveServer:
         output = open(log, "wb") if log else subprocess.DEVNULL
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "statecraft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                [sys.executable, "-m", "statecraft.cli", *(["--root", str(root)] if root else []), "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--log-level", log_level, *args],
                 cwd=ROOT, env={**inherited, "PYTHONPATH": str(ROOT), **(env or {})},
                 stdout=output, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)

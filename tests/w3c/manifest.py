@@ -8,6 +8,7 @@ folder gives `None`, and `require_suites()` fails the test with a message saying
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -207,4 +208,97 @@ def query_tests(root: Path, top: str) -> list[QueryTest]:
                         service_data=tuple(sorted((str(g.value(s, QT.endpoint)), str(g.value(s, QT.data)))
                                                   for s in g.objects(action, QT.serviceData))),
                         **common))
+    return tests
+
+
+# --------------------------------------------------------------------------------------------
+# Graph Store Protocol manifests (graph-store-protocol/manifest.ttl and the manifests it includes)
+# --------------------------------------------------------------------------------------------
+
+HTS_NAMESPACE = "http://www.w3.org/2011/http-statusCodes#"
+GSP_FOLDER = "graph-store-protocol"
+
+
+def status_expectation(iri: str) -> str:
+    """An hts: term as what a status must match: a class ("2xx", from hts:StatusCode2xx) or a code
+    ("201", from hts:Created; the names are those of http.HTTPStatus in CamelCase)."""
+    from http import HTTPStatus
+    assert iri.startswith(HTS_NAMESPACE), f"not an hts: status term: {iri}"
+    name = iri[len(HTS_NAMESPACE):]
+    if name.startswith("StatusCode") and name.endswith("xx"):
+        return name[len("StatusCode"):]
+    constant = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).upper()
+    try:
+        return str(HTTPStatus[constant].value)
+    except KeyError:
+        raise ValueError(f"unknown hts: status name {name!r}") from None
+
+
+def status_matches(status: int, expected: frozenset[str]) -> bool:
+    return str(status) in expected or f"{status // 100}xx" in expected
+
+
+@dataclass(frozen=True)
+class GraphStoreRequest:
+    method: str
+    path: str                                   # as in the manifest: /gsp/… or /gsp?…
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+    expected_status: frozenset[str]             # codes ("201") and classes ("2xx"); any one will do
+    expected_location: str | None               # a template variable ($LOCATION$) for the Location header's value
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: bytes | None                 # RDF in the response's declared Content-Type, to compare as a graph
+
+
+@dataclass(frozen=True)
+class GraphStoreTest:
+    name: str                                   # the local name (put_get_repeat_direct …)
+    iri: str
+    title: str
+    manifest: str                               # the file that defines it (manifest-direct.ttl …)
+    requires: tuple[str, ...]                   # mf:requires features: DirectGraphIdentification …
+    requests: tuple[GraphStoreRequest, ...]
+    listed: bool = True                         # False: defined in the manifest but not in its mf:entries
+
+
+def _body(g: Graph, node) -> bytes | None:
+    body = g.value(node, HT.body)
+    if body is None:
+        return None
+    encoding = str(g.value(body, CNT.characterEncoding) or "UTF-8")
+    return str(g.value(body, CNT.chars)).encode(encoding.lower())
+
+
+def _headers(g: Graph, node) -> tuple[tuple[str, str], ...]:
+    return tuple((str(g.value(h, HT.fieldName)), str(g.value(h, HT.fieldValue)))
+                 for h in _items(g, g.value(node, HT.headers)))
+
+
+def graph_store_tests(root: Path) -> list[GraphStoreTest]:
+    """Every mf:GraphStoreProtocolTest of the manifests graph-store-protocol/manifest.ttl includes, in
+    mf:entries order; then any test a manifest defines without listing it in its mf:entries."""
+    top = root / GSP_FOLDER / "manifest.ttl"
+    g = parse_manifest(top)
+    paths = [url_path(str(m)) for head in g.objects(URIRef(file_url(top)), MF.include) for m in _items(g, head)]
+    tests = []
+    for path in paths:
+        g = parse_manifest(path)
+        listed = [entry for head in g.objects(URIRef(file_url(path)), MF.entries) for entry in _items(g, head)]
+        defined = sorted(set(g.subjects(RDF.type, MF.GraphStoreProtocolTest)) - set(listed), key=str)
+        for entry in listed + defined:
+            requests = []
+            for request in _items(g, g.value(g.value(entry, MF.action), HT.requests)):
+                response = g.value(request, HT.resp)
+                location = g.value(response, MF.expectedLocation)
+                requests.append(GraphStoreRequest(
+                    method=str(g.value(request, HT.methodName)), path=str(g.value(request, HT.absolutePath)),
+                    headers=_headers(g, request), body=_body(g, request),
+                    expected_status=frozenset(status_expectation(str(s))
+                                              for s in g.objects(response, MF.expectedStatus)),
+                    expected_location=str(location) if location is not None else None,
+                    response_headers=_headers(g, response), response_body=_body(g, response)))
+            tests.append(GraphStoreTest(
+                name=_local(str(entry)), iri=str(entry), title=str(g.value(entry, MF.name)), manifest=path.name,
+                requires=tuple(sorted(_local(str(f)) for f in g.objects(entry, MF.requires))),
+                requests=tuple(requests), listed=entry in listed))
     return tests
