@@ -179,12 +179,16 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         app.state.engine = engine
         app.state.queries = QueryService(engine, settings, app.state.metrics)
         app.state.counts = counts or await graph_counts(app.state.queries)
-        app.state.writes = None
-        if tokens.enabled:
+        app.state.writes, app.state.writes_unavailable = None, None
+        if tokens.enabled and store_root is None:
+            from .workers import log
+            app.state.writes_unavailable = (
+                f"writes are configured, but the store {settings.store} was prepared outside Statecraft and is "
+                "served read-only (it has no generations); nothing was changed. Serve a store that `statecraft "
+                "serve --store` loaded to accept writes")
+            log.error("%s", app.state.writes_unavailable)
+        elif tokens.enabled:
             from .writer import writer_pool
-            if store_root is None:
-                raise WriteSettingsError(f"the store {settings.store} was prepared outside Statecraft (it has no "
-                                         "generations); writes need a store that `statecraft serve --store` loaded")
             app.state.writes = Writes(writer_pool(store_root, settings.write_timeout, settings.write_timeout),
                                       store_root, engine)
             await app.state.writes.writer.start()
@@ -358,6 +362,10 @@ async def answer_write(request: Request, make_job) -> Response:
     the validation report (JSON, or Turtle on request) when the shapes refused it."""
     writes: Writes | None = request.app.state.writes
     try:
+        if writes is None and request.app.state.writes_unavailable:
+            from .workers import log
+            log.error("a write was refused: %s", request.app.state.writes_unavailable)
+            raise QueryFailed(503, request.app.state.writes_unavailable)
         if writes is None:
             raise QueryFailed(403, WRITES_DISABLED)
         agent = request.app.state.tokens.who(request.headers.get("authorization"))
