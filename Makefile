@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run build test docs bench bench-smoke clean
+.PHONY: run build test docs bench bench-smoke load-test load-test-smoke clean
 
 $(BIN)/statecraft: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ bench: $(BIN)/statecraft
 
 bench-smoke: $(BIN)/statecraft
 	$(BIN)/python benchmarks/bench.py --smoke
+
+load-test: $(BIN)/statecraft
+	$(BIN)/python benchmarks/load_test.py --seconds 20 --clients 8,32 --out benchmarks/results/load-test.json
+
+load-test-smoke: $(BIN)/statecraft
+	$(BIN)/python benchmarks/load_test.py --seconds 5 --clients 8
 
 docs: $(BIN)/statecraft
 	$(BIN)/statecraft docs

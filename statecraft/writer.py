@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import base64
 import hmac
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .workers import QueryFailed, WorkerPool
 
 WWW_AUTHENTICATE = 'Bearer realm="statecraft", charset="UTF-8"'
+WRITER_NICENESS = 10
 
 
 class Unauthorised(QueryFailed):
@@ -93,6 +95,10 @@ class WriterSource:
 
 def _writer_main(conn, source: WriterSource) -> None:
     from .curation import Writer
+    try:
+        os.nice(WRITER_NICENESS)   # reads are what researchers wait for: validating a write yields the CPU to them
+    except OSError:
+        pass
     try:
         writer = Writer(source.store_root, source.rules_dir)
     except Exception as error:
