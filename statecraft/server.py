@@ -332,13 +332,14 @@ class Writes:
     def __init__(self, writer: WorkerPool, store_root: Path, queries_pool):
         from .generations import Generations
         self.writer, self.generations, self.queries_pool = writer, Generations(store_root), queries_pool
-        self.committed = self.refused = 0
+        self.committed = self.refused = self.failed = 0
 
     async def run(self, app, job):
         from .workers import log
         try:
             outcome = await self.writer.run(job)
         except QueryFailed as failure:
+            self.failed += 1
             (log.error if failure.status >= 500 else log.info)("write by %s refused (%d): %s", job.agent,
                                                                failure.status, failure.message)
             raise
@@ -435,6 +436,16 @@ def register_data(app: FastAPI, settings: Settings) -> None:
     async def metrics(request: Request) -> PlainTextResponse:
         engine = request.app.state.engine
         text = request.app.state.metrics.render(engine.timeouts, engine.restarts, engine.size, engine.abandoned)
+        writes: Writes | None = request.app.state.writes
+        if writes is not None:
+            text += ("# HELP statecraft_writes_total Writes answered by the writer process, by outcome.\n"
+                     "# TYPE statecraft_writes_total counter\n"
+                     f'statecraft_writes_total{{outcome="committed"}} {writes.committed}\n'
+                     f'statecraft_writes_total{{outcome="refused_by_shapes"}} {writes.refused}\n'
+                     f'statecraft_writes_total{{outcome="failed"}} {writes.failed}\n'
+                     "# HELP statecraft_writer_restarts_total Writer processes stopped at the write time limit.\n"
+                     "# TYPE statecraft_writer_restarts_total counter\n"
+                     f"statecraft_writer_restarts_total {writes.writer.restarts}\n")
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.api_route("/data", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
