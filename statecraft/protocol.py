@@ -137,7 +137,15 @@ def check_update_syntax(update: str, base_iri: str | None = None) -> None:
     """Oxigraph's parser, run on an empty in-memory store: it rejects what the grammar forbids
     (variables in INSERT DATA, blank nodes in DELETE DATA …), some of which rdflib's accepts."""
     import pyoxigraph
-    refuse_network_operations(update)
+    if _LOAD.search(_code_only(update)) or service_targets(update):
+        # Oxigraph's parser cannot be run without running the update, which would make the request:
+        # rdflib's judges the syntax of these, then they are refused.
+        from rdflib.plugins.sparql.parser import parseUpdate
+        try:
+            parseUpdate(update)
+        except Exception as error:
+            raise QueryFailed(400, f"SPARQL Update syntax error: {error}") from None
+        refuse_network_operations(update)
     try:
         pyoxigraph.Store().update(update, base_iri=base_iri)
     except SyntaxError as error:
