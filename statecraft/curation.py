@@ -31,7 +31,6 @@ import pyoxigraph as ox
 from . import journal
 from .generations import Generations
 from .namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
-from .protocol import check_update_syntax
 from .workers import QueryFailed
 
 PROTECTED = {journal.JOURNAL_GRAPH: "the journal of curated writes, which only the server writes",
@@ -168,8 +167,9 @@ def with_using(text: str, using: tuple[str, ...], using_named: tuple[str, ...]) 
     that combine them with USING or WITH."""
     if not using and not using_named:
         return text
-    from .protocol import _code_only
-    code = _code_only(text)
+    from .protocol import _code_only, unescape_codepoints
+    text = unescape_codepoints(text)   # positions below are those of the text the engine will read
+    code = _code_only(text, unescaped=True)
     clauses = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
     pieces, last, depth = [], 0, 0
     for index, char in enumerate(code):
@@ -221,6 +221,7 @@ def parse_upload(body: bytes, content_type: str | None, base_iri: str, graph: ox
     if media == "application/rdf+xml" and re.search(rb"<!\s*(DOCTYPE|ENTITY)", body, re.I):
         raise QueryFailed(400, "RDF/XML with a DOCTYPE or ENTITY declaration is refused: entity expansion can "
                                "make a few hundred bytes grow to gigabytes. Send the document without one")
+    refuse_deep_upload(body, media)
     rdf_format = getattr(ox.RdfFormat, UPLOAD_FORMATS[media])
     try:
         parsed = list(ox.parse(body, format=rdf_format, base_iri=base_iri, without_named_graphs=False))
@@ -235,6 +236,31 @@ def parse_upload(body: bytes, content_type: str | None, base_iri: str, graph: ox
                                    f"graph {quad.graph_name}")
         quads.append(ox.Quad(quad.subject, quad.predicate, quad.object, graph))
     return quads
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_XML_TAG = re.compile(rb"<(/?)[^<>!?]*?(/?)>")
+
+
+def refuse_deep_upload(body: bytes, media: str) -> None:
+    """Oxigraph's parsers recurse on nesting (JSON-LD objects, Turtle's [ ] and ( ), XML elements): a
+    few thousand levels overflow the stack. Refused before parsing, in one linear scan."""
+    from .protocol import MAX_NESTING, _code_only, nesting_depth
+    if media == "application/ld+json":
+        depth = nesting_depth(_JSON_STRING.sub(b'""', body).decode("utf-8", "replace"), "{[", "}]")
+    elif media == "application/rdf+xml":
+        depth = deepest = 0
+        for tag in _XML_TAG.finditer(body):
+            if tag.group(1):
+                depth = max(0, depth - 1)
+            elif not tag.group(2):
+                depth += 1
+                deepest = max(deepest, depth)
+        depth = deepest
+    else:
+        depth = nesting_depth(_code_only(body.decode("utf-8", "replace")), "{([", "})]")
+    if depth > MAX_NESTING:
+        raise QueryFailed(400, f"the {media} body nests {depth} levels deep; the limit is {MAX_NESTING}")
 
 
 def _guess_type(filename: str | None) -> str | None:
@@ -272,8 +298,7 @@ class Writer:
 
     def write(self, job: WriteJob) -> WriteOutcome:
         started_clock, started = time.perf_counter(), datetime.now(timezone.utc)
-        if job.kind == "update":
-            check_update_syntax(job.text, job.base_iri)
+        if job.kind == "update":   # its syntax was checked by the front process (protocol.check_update_syntax)
             targets = update_targets(job.text, job.base_iri)
         else:
             if job.graph in PROTECTED:

@@ -76,12 +76,18 @@ class Generations:
         finally:
             os.close(folder)
 
-    def collect(self, in_use: set[Path]) -> list[Path]:
-        """Delete generations that are neither current nor open in a worker, and dead candidates."""
+    def collect(self, in_use: set[Path], keep_newer: bool = True) -> list[Path]:
+        """Delete generations that are neither current nor open in a worker, and dead candidates.
+
+        A generation newer than the current one is kept (a writer may be about to point to it),
+        unless `keep_newer` is off: at start-up, when no writer runs, it is a commit that never
+        happened."""
         current = self.current()
         removed = []
         for entry in self.root.iterdir():
-            stale_generation = GENERATION.match(entry.name) and entry != current and entry not in in_use
+            match = GENERATION.match(entry.name)
+            newer = bool(match) and int(match.group(1)) > self.number(current)
+            stale_generation = match and entry != current and entry not in in_use and not (newer and keep_newer)
             dead_candidate = entry.name.startswith("candidate-") and not _owner_alive(entry.name)
             if entry.is_dir() and (stale_generation or dead_candidate):
                 shutil.rmtree(entry, ignore_errors=True)

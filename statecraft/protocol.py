@@ -29,15 +29,48 @@ _LEXEMES = re.compile(r'''
   | (?P<iri><[^<>"{}|^`\\\s]*>)
   | (?P<comment>\#[^\n]*)
 ''', re.X)
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
-def _code_only(text: str, keep_iris: bool = False) -> str:
-    """The query with strings and comments (and IRIs, unless kept) blanked out, so keywords can be found."""
+def unescape_codepoints(text: str) -> str:
+    """SPARQL 1.1 §19.2: \\u and \\U escapes are replaced before the text is parsed, anywhere in it
+    (`SERV\\u0049CE` is SERVICE to the engine), so every check reads the text as the engine will."""
+    def character(match: re.Match) -> str:
+        try:
+            return chr(int(match.group(1) or match.group(2), 16))
+        except (ValueError, OverflowError):
+            return match.group(0)
+    return _CODEPOINT.sub(character, text) if "\\" in text else text
+
+
+def _code_only(text: str, keep_iris: bool = False, unescaped: bool = False) -> str:
+    """The query with strings and comments (and IRIs, unless kept) blanked out, so keywords can be found.
+    Positions match `text` only if it is `unescaped` already (unescape_codepoints)."""
     def blank(match: re.Match) -> str:
         if keep_iris and match.lastgroup == "iri":
             return match.group(0)
         return " " * len(match.group(0))
-    return _LEXEMES.sub(blank, text)
+    return _LEXEMES.sub(blank, text if unescaped else unescape_codepoints(text))
+
+
+MAX_NESTING = 200   # Oxigraph's parsers recurse; a few thousand levels overflow the stack and end the process
+
+
+def nesting_depth(code: str, openers: str = "{([", closers: str = "})]") -> int:
+    depth = deepest = 0
+    for char in code:
+        if char in openers:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in closers:
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def refuse_deep_nesting(text: str, what: str = "query") -> None:
+    depth = nesting_depth(_code_only(text))
+    if depth > MAX_NESTING:
+        raise QueryFailed(400, f"the {what} nests brackets {depth} levels deep; the limit is {MAX_NESTING}")
 
 
 def _keyword(word: str) -> re.Pattern:
@@ -45,7 +78,7 @@ def _keyword(word: str) -> re.Pattern:
 
 
 _FROM = _keyword("FROM")
-_SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:-])\s+(?:SILENT\s+)?(<[^>]*>|\S+)", re.I)
+_SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:-])\s*(?:SILENT(?![\w:-])\s*)?(<[^<>\s]*>|[^\s{]+)", re.I)
 _USING_OR_WITH = re.compile(r"(?<![\w:?$])(?:USING|WITH)(?![\w:-])", re.I)
 
 
@@ -54,10 +87,21 @@ def uses_dataset_clause(query: str) -> bool:
     return bool(_FROM.search(_code_only(query)))
 
 
+_SERVICE_KEYWORD = _keyword("SERVICE")
+
+
 def service_targets(query: str) -> list[str]:
-    """The endpoints of the query's SERVICE clauses (an IRI, or a variable/prefixed name as written)."""
-    return [target.strip("<>") if target.startswith("<") else target
-            for target in _SERVICE.findall(_code_only(query, keep_iris=True))]
+    """The endpoints of the query's SERVICE clauses (an IRI, or a variable/prefixed name as written).
+    The keyword is found where strings, comments and IRIs are blanked out; its target is read at the
+    same place in the text with its IRIs kept."""
+    text = unescape_codepoints(query)
+    code, kept = _code_only(text, unescaped=True), _code_only(text, keep_iris=True, unescaped=True)
+    targets = []
+    for keyword in _SERVICE_KEYWORD.finditer(code):
+        clause = _SERVICE.match(kept, keyword.start())
+        target = clause.group(1) if clause else "(none)"
+        targets.append(target.strip("<>") if target.startswith("<") else target)
+    return targets
 
 
 def refuse_outbound(query: str, allowed_hosts: tuple[str, ...]) -> None:
@@ -133,30 +177,46 @@ def refuse_network_operations(update: str) -> None:
                                "requests")
 
 
+_PROLOGUE = re.compile(r"\s*(?:(?:PREFIX\s*[^\s:<]*:\s*<[^<>\s]*>|BASE\s*<[^<>\s]*>)\s*)*", re.I)
+NOTHING = "urn:x-statecraft:syntax-check-only"
+
+
+def _unshifted(message: str, prologue: str) -> str:
+    """Oxigraph's "error at LINE:COLUMN" in the update as sent, not in the guarded text."""
+    def place(match: re.Match) -> str:
+        line, column = int(match.group(1)), int(match.group(2))
+        first = prologue.count("\n") + 1
+        if line >= first + 2:
+            column += len(prologue.rsplit("\n", 1)[-1]) if line == first + 2 else 0
+            line -= 2
+        return f"error at {line}:{column}"
+    return re.sub(r"error at (\d+):(\d+)", place, message, count=1)
+
+
 def check_update_syntax(update: str, base_iri: str | None = None) -> None:
-    """Oxigraph's parser, run on an empty in-memory store: it rejects what the grammar forbids
-    (variables in INSERT DATA, blank nodes in DELETE DATA …), some of which rdflib's accepts."""
+    """Oxigraph's parser judges the grammar, and nothing is run: the update goes to an empty in-memory
+    store behind an operation that fails as soon as it is run (DROP of a graph that does not exist),
+    so the whole request is parsed and none of it evaluated: no WHERE clause, no LOAD, no SERVICE.
+    It rejects what the grammar forbids (variables in INSERT DATA, blank nodes in DELETE DATA …),
+    some of which rdflib's parser accepts. Runs in a query worker, under the time limit."""
     import pyoxigraph
-    if _LOAD.search(_code_only(update)) or service_targets(update):
-        # Oxigraph's parser cannot be run without running the update, which would make the request:
-        # rdflib's judges the syntax of these, then they are refused.
-        from rdflib.plugins.sparql.parser import parseUpdate
-        try:
-            parseUpdate(update)
-        except Exception as error:
-            raise QueryFailed(400, f"SPARQL Update syntax error: {error}") from None
-        refuse_network_operations(update)
+    prologue = _PROLOGUE.match(_code_only(update, keep_iris=True, unescaped=True)).end()
+    guarded = f"{update[:prologue]}\nDROP GRAPH <{NOTHING}> ;\n{update[prologue:]}"
     try:
-        pyoxigraph.Store().update(update, base_iri=base_iri)
+        pyoxigraph.Store().update(guarded, base_iri=base_iri)
     except SyntaxError as error:
-        raise QueryFailed(400, f"SPARQL Update syntax error: {error}") from None
-    except (RuntimeError, ValueError, OSError):
-        pass   # semantic errors (a graph that does not exist …) are judged against the real store
+        raise QueryFailed(400, f"SPARQL Update syntax error: {_unshifted(str(error), update[:prologue])}") from None
+    except (RuntimeError, ValueError, OSError) as error:
+        if NOTHING not in str(error):
+            raise QueryFailed(400, f"SPARQL Update cannot be read: {error}") from None
+        return
+    raise QueryFailed(500, "internal error: the syntax check ran the update")
 
 
-def _check_update(text: str, using: tuple[str, ...], base_iri: str | None) -> None:
-    """A malformed update gets the status the protocol expects, before anyone asks who sent it."""
-    check_update_syntax(text, base_iri)
+def _check_update(text: str, using: tuple[str, ...]) -> None:
+    """What the front process checks itself (linear in the text): nesting, and the dataset parameters.
+    The grammar is checked in a query worker (check_update_syntax), before anyone asks who sent it."""
+    refuse_deep_nesting(text, "update")
     if using and _USING_OR_WITH.search(_code_only(text)):
         raise QueryFailed(400, "using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH "
                                "in the update itself")
@@ -198,10 +258,11 @@ def parse_request(method: str, url_query: str, content_type: str | None, body: b
 
     if operation == "update":
         using, using_named = _graphs(params, "using-graph-uri"), _graphs(params, "using-named-graph-uri")
-        _check_update(text, using + using_named, base_iri)
+        _check_update(text, using + using_named)
         return SparqlRequest("update", text, using=using, using_named=using_named)
     if operation == "description":
         return SparqlRequest("description")
+    refuse_deep_nesting(text)
     defaults, named = _graphs(params, "default-graph-uri"), _graphs(params, "named-graph-uri")
     dataset_given = bool(defaults or named)
     return SparqlRequest("query", text, defaults if dataset_given else None, named if dataset_given else None)

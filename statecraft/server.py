@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,11 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from .metrics import Metrics
 from .negotiation import negotiate
-from .protocol import WRITES_DISABLED, parse_request, refuse_outbound
+from .protocol import WRITES_DISABLED, check_update_syntax, parse_request, refuse_network_operations, refuse_outbound
 from .settings import Settings
 from .store import Prepared, prepare
 from .workers import (GRAPH_FORMATS, STORED_DEFAULT_GRAPH, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut,
-                      StoreSource, WorkerPool, WorkersBusy)
+                      StoreSource, UpdateSyntaxJob, WorkerPool, WorkersBusy)
 from .writer import WWW_AUTHENTICATE, Tokens, Unauthorised
 
 RDF_OFFERED = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
@@ -86,6 +87,14 @@ class QueryService:
             self.metrics.in_flight -= 1
             self.metrics.observe(outcome, time.perf_counter() - started)
 
+    async def check_update(self, update: str, base_iri: str) -> None:
+        """The update's grammar (400 if it is malformed), checked where a runaway or a crash cannot
+        hurt the front process: in a query worker, under the time limit."""
+        if isinstance(self.engine, WorkerPool):
+            await self.engine.run(UpdateSyntaxJob(update, base_iri))
+        else:
+            await run_in_threadpool(check_update_syntax, update, base_iri)
+
     def job(self, query: str, **options) -> QueryJob:
         return QueryJob(query=query, max_result_bytes=self.settings.max_result_bytes, **options)
 
@@ -101,9 +110,13 @@ class QueryService:
         return (await self.run(self.job(query, result_format=media_type))).body
 
 
+_HOST = re.compile(rb"[A-Za-z0-9.\-_~%:\[\]]+")
+
+
 class RequestSizeLimit:
-    """413 for a declared body over the limit, before any route reads it (plain ASGI: Starlette's
-    BaseHTTPMiddleware costs more per request than the rest of a small query's path)."""
+    """413 for a declared body over the limit, before any route reads it, and 400 for a Host header
+    that is not a host name (it is echoed into links and Link headers). Plain ASGI: Starlette's
+    BaseHTTPMiddleware costs more per request than the rest of a small query's path."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -116,7 +129,10 @@ class RequestSizeLimit:
                         response = error_response(413, f"the request body ({value.decode()} bytes) exceeds "
                                                        f"the limit of {self.limit} bytes")
                         return await response(scope, receive, send)
-                    break
+                elif name == b"host" and not _HOST.fullmatch(value):
+                    response = error_response(400, "the Host header is not a host name (letters, digits, . - _ ~ %, "
+                                                   "an [IPv6] literal, and :port)")
+                    return await response(scope, receive, send)
         await self.app(scope, receive, send)
 
 
@@ -221,8 +237,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
             response.headers[name] = value
         return response
 
-    app.add_middleware(RequestSizeLimit, limit=settings.max_request_bytes)
+    # Starlette runs the last added outermost: the size limit sees every request, the fast path included.
     app.add_middleware(SparqlFastPath, application=app, settings=settings)
+    app.add_middleware(RequestSizeLimit, limit=settings.max_request_bytes)
 
     register_sparql(app, settings)
     register_data(app, settings)
@@ -287,6 +304,8 @@ async def answer_sparql(request: Request, settings: Settings) -> Response:
             return await service_description(request)
         if parsed.operation == "update":
             from .curation import WriteJob
+            await request.app.state.queries.check_update(parsed.text, str(request.url.replace(query="")))
+            refuse_network_operations(parsed.text)
             return await answer_write(request, lambda agent: WriteJob(
                 "update", agent, text=parsed.text, using=parsed.using, using_named=parsed.using_named,
                 base_iri=str(request.url.replace(query="")), max_write_quads=settings.max_write_quads))
@@ -333,8 +352,21 @@ class Writes:
         from .generations import Generations
         self.writer, self.generations, self.queries_pool = writer, Generations(store_root), queries_pool
         self.committed = self.refused = self.failed = 0
+        self._one_at_a_time = asyncio.Lock()   # a commit's clean-up finishes before the next write starts
 
     async def run(self, app, job):
+        waited = self.writer.queue_timeout
+        try:
+            await asyncio.wait_for(self._one_at_a_time.acquire(), waited)
+        except asyncio.TimeoutError:
+            raise WorkersBusy(503, f"other writes kept the writer busy for {waited:g} s; nothing was changed, "
+                                   "try again shortly") from None
+        try:
+            return await self._run(app, job)
+        finally:
+            self._one_at_a_time.release()
+
+    async def _run(self, app, job):
         from .workers import log
         try:
             outcome = await self.writer.run(job)

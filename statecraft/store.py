@@ -86,7 +86,7 @@ def prepare(settings: Settings, say=print) -> Prepared:
 def _served(root: Path) -> Prepared:
     generations = Generations(root)
     current = generations.current()
-    generations.collect(in_use=set())
+    generations.collect(in_use=set(), keep_newer=False)
     return Prepared(StoreSource(store_path=current), Generations.read_counts(current), root)
 
 

@@ -86,6 +86,13 @@ class QueryJob:
 
 
 @dataclass(frozen=True)
+class UpdateSyntaxJob:
+    """Check an update's grammar in a worker (protocol.check_update_syntax): never applied to the store."""
+    update: str
+    base_iri: str | None = None
+
+
+@dataclass(frozen=True)
 class QueryAnswer:
     status: int
     media_type: str
@@ -208,7 +215,12 @@ def _worker_main(conn, source: StoreSource) -> None:
             store = open_store(job)        # on failure the process ends; the pool replaces it
             continue
         try:
-            conn.send(("ok", execute(store, job)))
+            if isinstance(job, UpdateSyntaxJob):
+                from .protocol import check_update_syntax
+                check_update_syntax(job.update, job.base_iri)
+                conn.send(("ok", None))
+            else:
+                conn.send(("ok", execute(store, job)))
         except QueryFailed as failure:
             conn.send(("failed-query", (failure.status, failure.message)))
         except Exception as error:
@@ -344,7 +356,8 @@ class WorkerPool:
             log.error("the %s %d stopped unexpectedly (exit code %s); it is being replaced", self.name,
                       worker.process.pid, worker.process.exitcode)
             self._replace(worker)
-            raise QueryFailed(500, f"the {self.name} stopped unexpectedly ({error}); it has been replaced") from None
+            raise QueryFailed(500, f"the {self.name} stopped unexpectedly (exit code {worker.process.exitcode}); "
+                                   "it has been replaced") from None
         if not answered:
             self.timeouts += 1
             log.warning("the %s %d ran past the %g s limit: stopped and being replaced", self.name,
@@ -359,7 +372,7 @@ class WorkerPool:
             log.error("the %s %d stopped unexpectedly (exit code %s); it is being replaced", self.name,
                       worker.process.pid, worker.process.exitcode)
             self._replace(worker)
-            raise QueryFailed(500, f"the {self.name} stopped unexpectedly ({error or type(error).__name__}); "
+            raise QueryFailed(500, f"the {self.name} stopped unexpectedly (exit code {worker.process.exitcode}); "
                                    "it has been replaced") from None
         self._idle.put_nowait(worker)
         if kind == "ok":

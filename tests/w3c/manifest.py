@@ -302,3 +302,86 @@ def graph_store_tests(root: Path) -> list[GraphStoreTest]:
                 requires=tuple(sorted(_local(str(f)) for f in g.objects(entry, MF.requires))),
                 requests=tuple(requests), listed=entry in listed))
     return tests
+
+
+# --------------------------------------------------------------------------------------------
+# Update evaluation tests (mf:UpdateEvaluationTest of the manifests manifest-sparql11-update.ttl includes)
+# --------------------------------------------------------------------------------------------
+
+UPDATE_MANIFEST = "manifest-sparql11-update.ttl"
+
+
+@dataclass(frozen=True)
+class UpdateDataset:
+    """A graph store, as a test's action or result gives it: ut:data (the default graph, file URLs) and
+    ut:graphData (graph IRI from rdfs:label → file URLs, merged if a graph is given more than once)."""
+    data: tuple[str, ...] = ()
+    graphs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def graph_map(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.graphs)
+
+
+@dataclass(frozen=True)
+class UpdateEvaluationTest:
+    iri: str
+    kind: str                                   # UpdateEvaluationTest, or NegativeSyntaxTest11 (the mf:action is the .ru)
+    name: str
+    comment: str
+    suite: str                                  # the folder: add, basic-update, …
+    request: str                                # file URL of the update
+    action: UpdateDataset
+    result: UpdateDataset | None                # None: no mf:result at all
+    result_status: str | None                   # ut:result's local name (success, failure …), if given
+    approval: str | None = None
+
+    @property
+    def request_path(self) -> Path:
+        return url_path(self.request)
+
+    @property
+    def expects_failure(self) -> bool:
+        """The update must be refused: a negative syntax test, no mf:result, or ut:result other than ut:success."""
+        return (self.kind.startswith("Negative") or self.result is None
+                or (self.result_status is not None and self.result_status != "success"))
+
+
+def _update_dataset(g: Graph, node) -> UpdateDataset:
+    data = tuple(sorted(str(d) for d in g.objects(node, UT.data)))
+    graphs: dict[str, list[str]] = {}
+    for entry in g.objects(node, UT.graphData):
+        label, url = g.value(entry, RDFS.label), g.value(entry, UT.graph)
+        assert label is not None and url is not None, f"a ut:graphData without rdfs:label or ut:graph in {node}"
+        graphs.setdefault(str(label), []).append(str(url))
+    return UpdateDataset(data, tuple(sorted((k, tuple(sorted(v))) for k, v in graphs.items())))
+
+
+def update_evaluation_tests(root: Path) -> list[UpdateEvaluationTest]:
+    """Every mf:UpdateEvaluationTest of the manifests manifest-sparql11-update.ttl includes, in mf:entries
+    order, and the mf:NegativeSyntaxTest11 entries of those same manifests (delete-insert has some; the
+    syntax-update-* manifests' own Positive/NegativeUpdateSyntaxTest11 are not included: see
+    test_update_syntax.py)."""
+    tests = []
+    for path in included_manifests(root, UPDATE_MANIFEST):
+        g = parse_manifest(path)
+        for head in g.objects(URIRef(file_url(path)), MF.entries):
+            for entry in _items(g, head):
+                kind = _local(str(g.value(entry, RDF.type)))
+                if kind not in ("UpdateEvaluationTest", "NegativeSyntaxTest11"):
+                    continue
+                action = g.value(entry, MF.action)
+                result = g.value(entry, MF.result)
+                status = g.value(result, UT.result) if result is not None else None
+                common = dict(iri=str(entry), kind=kind, name=str(g.value(entry, MF.name) or ""),
+                              comment=str(g.value(entry, RDFS.comment) or ""), suite=path.parent.name,
+                              approval=_local(str(g.value(entry, DAWGT.approval) or "")) or None)
+                if isinstance(action, URIRef):   # a syntax test: the action is the update file
+                    tests.append(UpdateEvaluationTest(request=str(action), action=UpdateDataset(), result=None,
+                                                      result_status=None, **common))
+                else:
+                    tests.append(UpdateEvaluationTest(
+                        request=str(g.value(action, UT.request)), action=_update_dataset(g, action),
+                        result=_update_dataset(g, result) if result is not None else None,
+                        result_status=_local(str(status)) if status is not None else None, **common))
+    return tests
