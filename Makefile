@@ -31,7 +31,8 @@ bench-smoke: $(BIN)/statecraft
 	$(BIN)/python benchmarks/bench.py --smoke
 
 load-test: $(BIN)/statecraft
-	$(BIN)/python benchmarks/load_test.py --seconds 20 --clients 8,32 --out benchmarks/results/load-test.json
+	$(BIN)/python benchmarks/load_test.py --seconds 20 --clients 8,32 --out benchmarks/results/load-test.json \
+	    --report docs/benchmarks-load.md
 
 load-test-smoke: $(BIN)/statecraft
 	$(BIN)/python benchmarks/load_test.py --seconds 5 --clients 8

@@ -1282,7 +1282,8 @@ def write_report(results: dict, queries: list[Query], path: Path, plot_path: Pat
       "rdflib-endpoint (the Python peer) and pyoxigraph in process (no HTTP: the floor), on the same generated "
       "data and the same query mix, in one run of `benchmarks/bench.py`. How to run it and what each figure "
       "means: [benchmarks/README.md](../benchmarks/README.md). Where the time goes, and what would close the "
-      "gaps the targets show: [performance.md](performance.md).\n")
+      "gaps the targets show: [performance.md](performance.md). Reads, runaway queries and curated writes "
+      "together: [benchmarks-load.md](benchmarks-load.md) (`make load-test`).\n")
     w(f"- **Command:** `{meta['command']}`")
     w(f"- **Date:** {meta['date']} (run took {meta['elapsed_s'] / 60:.1f} min)")
     w(f"- **Machine:** {m['cpu']}, {m['cores']} cores, {fmt_bytes(m['memory_bytes'])} RAM, Linux {m['kernel']}")

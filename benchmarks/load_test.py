@@ -225,6 +225,33 @@ def percentile_ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
 
+def markdown(results: dict) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = ["# Load with faults", "",
+             "Reads, runaway queries and curated writes together, on the article's graph (on-disk store, writes",
+             "enabled), from `benchmarks/load_test.py`. Light reads come from wrk (a separate process, loopback);",
+             "runaway queries (stopped at the time limit) and writes (valid ones, and ones the shapes refuse, in",
+             "turn) from the script. What each figure means: the script's docstring.", "",
+             f"- **Command:** `{results['command']}`",
+             f"- **Date:** {started}; {results['cpus']} CPUs; {results['workers']} query workers; time limit "
+             f"{results['query_timeout_s']:g} s; {results['seconds_per_phase']} s per phase", "",
+             "| clients | light p50 / p99, baseline | light p50 / p99, with faults | p99 ratio | reads/s (baseline → faults) "
+             "| runaway / valid / refused writes | write time (median, max) | unexpected answers | workers stopped / replaced |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for level in results["levels"]:
+        b, f, faults, writes = level["baseline"], level["under_faults"], level["faults"], level["write_seconds"]
+        median = writes[len(writes) // 2] if writes else None
+        lines.append(
+            f"| {level['clients']} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} ms | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} ms | "
+            f"{level['p99_ratio']:.2f}× | {b['throughput']:.0f} → {f['throughput']:.0f} | "
+            f"{faults['runaway query']} / {faults['valid write']} / {faults['invalid write']} | "
+            + (f"{median:.2f} s, {max(writes):.2f} s" if writes else "–")
+            + f" | {level['unexpected']} | {level['workers_stopped_at_limit']:.0f} / {level['workers_replaced']:.0f} |")
+    lines += ["", "Targets:", ""]
+    lines += [f"- {target}: **{'pass' if held else 'missed'}**" for target, held in results["targets"].items()]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=20, help="length of each phase (default 20)")
@@ -234,6 +261,7 @@ def main() -> int:
     parser.add_argument("--runaway-every", type=float, default=4.0, help="seconds between runaway queries")
     parser.add_argument("--write-every", type=float, default=0.5, help="pause between one write's answer and the next")
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--report", help="write a Markdown report here (docs/benchmarks-load.md)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("load_test: wrk is required (Debian package wrk)", file=sys.stderr)
@@ -294,6 +322,8 @@ def main() -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.report:
+        Path(args.report).write_text(markdown(results), encoding="utf-8")
     correct = results["targets"]["unexpected answers = 0"] and results["targets"]["every stopped worker replaced"]
     return 0 if correct else 1
 
