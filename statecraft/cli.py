@@ -140,7 +140,7 @@ def cmd_serve(args) -> int:
                                  http_workers=args.http_workers)
     if args.no_build or settings.engine:
         settings = Settings(**{**settings.__dict__, "build": False})
-    from .server import WriteSettingsError, check_write_settings
+    from .writer import WriteSettingsError, check_write_settings
     try:
         check_write_settings(settings)
     except WriteSettingsError as error:

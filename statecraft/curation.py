@@ -374,8 +374,8 @@ class Writer:
         sequence = journal.last_sequence(base) + 1
         change, entry = journal.entry(sequence, job.agent, _request_text(job), started, inserted, deleted)
         candidate.extend(entry)
-        self._reason(candidate)
-        outcome = self._validate(candidate, inserted + deleted)
+        inferred_change = self._reason(candidate)
+        outcome = self._validate(candidate, inserted + deleted + inferred_change)
         if outcome.violations:
             return WriteOutcome(422, f"the write would break {len(outcome.violations)} shape constraint(s); nothing "
                                      "was changed", violations=[_result_json(r) for r in outcome.violations],
@@ -406,8 +406,10 @@ class Writer:
             candidate.add_graph(graph)
         candidate.extend(before - after)
 
-    def _reason(self, candidate: ox.Store) -> None:
-        """Replace the inferred graph by the inferences of everything asserted, as the build computes them."""
+    def _reason(self, candidate: ox.Store) -> list[ox.Quad]:
+        """Replace the inferred graph by the inferences of everything asserted, as the build computes
+        them; returns the inferred quads that came or went (their nodes are validated too: a chain
+        through a changed node can change a statement about two others)."""
         from rdflib import Graph
         from . import reason
         from .incremental import _rdflib_term
@@ -422,6 +424,7 @@ class Writer:
         for quad in present - wanted:
             candidate.remove(quad)
         candidate.extend(wanted - present)
+        return list(present ^ wanted)
 
     def _validate(self, candidate: ox.Store, changed: list[ox.Quad]):
         from .incremental import _graph_from_store, validate_change

@@ -28,7 +28,7 @@ from .settings import Settings
 from .store import Prepared, prepare
 from .workers import (GRAPH_FORMATS, STORED_DEFAULT_GRAPH, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut,
                       StoreSource, UpdateSyntaxJob, WorkerPool, WorkersBusy)
-from .writer import WWW_AUTHENTICATE, Tokens, Unauthorised
+from .writer import WWW_AUTHENTICATE, Unauthorised, Writes, check_write_settings
 
 RDF_OFFERED = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 FORMAT_ALIASES = {
@@ -160,29 +160,6 @@ def invalid_iri(text: str) -> str | None:
     except ValueError as error:
         return str(error)
     return None
-
-
-class WriteSettingsError(Exception):
-    pass
-
-
-def check_write_settings(settings: Settings) -> Tokens:
-    """The curators' tokens; WriteSettingsError when writes are configured where they cannot be kept."""
-    try:
-        tokens = Tokens.configured(settings.write_token, settings.write_token_file)
-    except ValueError as error:
-        raise WriteSettingsError(str(error)) from None
-    if tokens.enabled:
-        if settings.engine:
-            raise WriteSettingsError("writes are served on the embedded store only; with --engine, write to the "
-                                     "engine itself, or unset STATECRAFT_WRITE_TOKEN")
-        if settings.store is None:
-            raise WriteSettingsError("writes need the on-disk store (--store PATH): in memory, every committed "
-                                     "write would be lost when the server stops")
-        if settings.http_workers > 1:
-            raise WriteSettingsError("writes need a single front process (--http-workers 1): the store has one "
-                                     "writer")
-    return tokens
 
 
 def create_app(settings: Settings | None = None, prepared: Prepared | None = None) -> FastAPI:
@@ -342,52 +319,6 @@ async def until_disconnected(request: Request, work):
         return task.result()
     task.cancel()
     return None
-
-
-class Writes:
-    """The writer process and what a commit changes in the front process: the generation the query
-    workers read, the triples per graph, and which old generations can go."""
-
-    def __init__(self, writer: WorkerPool, store_root: Path, queries_pool):
-        from .generations import Generations
-        self.writer, self.generations, self.queries_pool = writer, Generations(store_root), queries_pool
-        self.committed = self.refused = self.failed = 0
-        self._one_at_a_time = asyncio.Lock()   # a commit's clean-up finishes before the next write starts
-
-    async def run(self, app, job):
-        waited = self.writer.queue_timeout
-        try:
-            await asyncio.wait_for(self._one_at_a_time.acquire(), waited)
-        except asyncio.TimeoutError:
-            raise WorkersBusy(503, f"other writes kept the writer busy for {waited:g} s; nothing was changed, "
-                                   "try again shortly") from None
-        try:
-            return await self._run(app, job)
-        finally:
-            self._one_at_a_time.release()
-
-    async def _run(self, app, job):
-        from .workers import log
-        try:
-            outcome = await self.writer.run(job)
-        except QueryFailed as failure:
-            self.failed += 1
-            (log.error if failure.status >= 500 else log.info)("write by %s refused (%d): %s", job.agent,
-                                                               failure.status, failure.message)
-            raise
-        if outcome.generation is not None:
-            log.info("write by %s committed in %.2f s: %d quad(s) inserted, %d deleted; now serving %s", job.agent,
-                     outcome.seconds, outcome.inserted, outcome.deleted, outcome.generation.name)
-            self.queries_pool.use(StoreSource(store_path=outcome.generation))
-            app.state.counts = outcome.counts
-            self.committed += 1
-            in_use = {source.store_path for source in self.queries_pool.sources_in_use()}
-            await run_in_threadpool(self.generations.collect, in_use)
-        elif outcome.status == 422:
-            self.refused += 1
-            log.info("write by %s refused by the shapes: %d violation(s); nothing changed", job.agent,
-                     len(outcome.violations))
-        return outcome
 
 
 async def answer_write(request: Request, make_job) -> Response:

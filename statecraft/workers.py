@@ -246,9 +246,9 @@ class WorkerPool:
     """
 
     def __init__(self, source, size: int = 2, query_timeout: float = 10.0, queue_timeout: float = 10.0,
-                 main=_worker_main, name: str = "query worker"):
+                 main=_worker_main, name: str = "query worker", job_noun: str = "query"):
         self.source = source
-        self.main, self.name = main, name
+        self.main, self.name, self.job_noun = main, name, job_noun
         self.size = max(1, size)
         self.query_timeout = query_timeout
         self.queue_timeout = queue_timeout
@@ -363,8 +363,8 @@ class WorkerPool:
             log.warning("the %s %d ran past the %g s limit: stopped and being replaced", self.name,
                         worker.process.pid, self.query_timeout)
             self._replace(worker)
-            raise QueryTimedOut(503, f"the {'query' if self.main is _worker_main else 'job'} ran longer than the limit "
-                                     f"of {self.query_timeout:g} s and was stopped")
+            raise QueryTimedOut(503, f"the {self.job_noun} ran longer than the limit of {self.query_timeout:g} s and "
+                                     "was stopped")
         try:
             kind, payload = worker.conn.recv()
         except (EOFError, OSError) as error:

@@ -13,13 +13,15 @@ reads its own write.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .workers import QueryFailed, WorkerPool
+from .settings import Settings
+from .workers import QueryFailed, StoreSource, WorkerPool, WorkersBusy, log
 
 WWW_AUTHENTICATE = 'Bearer realm="statecraft", charset="UTF-8"'
 WRITER_NICENESS = 10
@@ -122,4 +124,73 @@ def _writer_main(conn, source: WriterSource) -> None:
 def writer_pool(store_root: Path, write_timeout: float, queue_timeout: float) -> WorkerPool:
     from .incremental import RULES_DIR
     return WorkerPool(WriterSource(store_root, RULES_DIR), size=1, query_timeout=write_timeout,
-                      queue_timeout=queue_timeout, main=_writer_main, name="writer process")
+                      queue_timeout=queue_timeout, main=_writer_main, name="writer process",
+                      job_noun="write (nothing was committed)")
+
+
+class WriteSettingsError(Exception):
+    pass
+
+
+def check_write_settings(settings: Settings) -> Tokens:
+    """The curators' tokens; WriteSettingsError when writes are configured where they cannot be kept."""
+    try:
+        tokens = Tokens.configured(settings.write_token, settings.write_token_file)
+    except ValueError as error:
+        raise WriteSettingsError(str(error)) from None
+    if tokens.enabled:
+        if settings.engine:
+            raise WriteSettingsError("writes are served on the embedded store only; with --engine, write to the "
+                                     "engine itself, or unset STATECRAFT_WRITE_TOKEN")
+        if settings.store is None:
+            raise WriteSettingsError("writes need the on-disk store (--store PATH): in memory, every committed "
+                                     "write would be lost when the server stops")
+        if settings.http_workers > 1:
+            raise WriteSettingsError("writes need a single front process (--http-workers 1): the store has one "
+                                     "writer")
+    return tokens
+
+
+class Writes:
+    """The writer process and what a commit changes in the front process: the generation the query
+    workers read, the triples per graph, and which old generations can go."""
+
+    def __init__(self, writer: WorkerPool, store_root: Path, queries_pool):
+        from .generations import Generations
+        self.writer, self.generations, self.queries_pool = writer, Generations(store_root), queries_pool
+        self.committed = self.refused = self.failed = 0
+        self._one_at_a_time = asyncio.Lock()   # a commit's clean-up finishes before the next write starts
+
+    async def run(self, app, job):
+        waited = self.writer.queue_timeout
+        try:
+            await asyncio.wait_for(self._one_at_a_time.acquire(), waited)
+        except asyncio.TimeoutError:
+            raise WorkersBusy(503, f"other writes kept the writer busy for {waited:g} s; nothing was changed, "
+                                   "try again shortly") from None
+        try:
+            return await self._run(app, job)
+        finally:
+            self._one_at_a_time.release()
+
+    async def _run(self, app, job):
+        try:
+            outcome = await self.writer.run(job)
+        except QueryFailed as failure:
+            self.failed += 1
+            (log.error if failure.status >= 500 else log.info)("write by %s refused (%d): %s", job.agent,
+                                                               failure.status, failure.message)
+            raise
+        if outcome.generation is not None:
+            log.info("write by %s committed in %.2f s: %d quad(s) inserted, %d deleted; now serving %s", job.agent,
+                     outcome.seconds, outcome.inserted, outcome.deleted, outcome.generation.name)
+            self.queries_pool.use(StoreSource(store_path=outcome.generation))
+            app.state.counts = outcome.counts
+            self.committed += 1
+            in_use = {source.store_path for source in self.queries_pool.sources_in_use()}
+            await asyncio.to_thread(self.generations.collect, in_use)
+        elif outcome.status == 422:
+            self.refused += 1
+            log.info("write by %s refused by the shapes: %d violation(s); nothing changed", job.agent,
+                     len(outcome.violations))
+        return outcome

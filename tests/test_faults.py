@@ -153,3 +153,28 @@ def test_a_store_that_cannot_be_written_gives_503_and_reads_go_on(built, tmp_pat
         if how:
             _make_writable(store, how)
         server.stop()
+
+
+def test_a_write_past_its_time_limit_is_stopped_and_nothing_is_committed(built, tmp_path):
+    store = tmp_path / "store"
+    server = LiveServer(["--dist", str(built.dist), "--store", str(store), "--workers", "1", "--no-build"],
+                        env={"STATECRAFT_WRITE_TOKEN": TOKEN, "STATECRAFT_WRITE_TIMEOUT": "2"},
+                        log=tmp_path / "server.log")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    runaway_write = ("INSERT { GRAPH <http://example.org/faults> { <http://example.org/s> <http://example.org/n> ?n } } "
+                     "WHERE { { SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?x { ?a ?b ?c } GRAPH ?y { ?d ?e ?f } "
+                     "GRAPH ?z { ?g ?h ?i } } } }")   # the WHERE of an update reads the stored graphs, named here
+    try:
+        generations = sorted(p.name for p in store.iterdir())
+        stopped = httpx.post(server.url + "/sparql", data={"update": runaway_write}, headers=auth, timeout=60)
+        assert stopped.status_code == 503 and "nothing was committed" in stopped.text, stopped.text
+        assert "ran past the 2 s limit" in server.log.read_text()
+        assert sorted(p.name for p in store.iterdir() if not p.name.startswith("candidate-")) == generations
+        assert ask(server).status_code == 200
+        accepted = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(
+            httpx.post(server.url + "/sparql", data={"update": INSERT}, headers=auth, timeout=60)),
+            what="a write accepted by the replacement writer")
+        assert accepted.json()["inserted"] == 1
+        assert not [p for p in store.iterdir() if p.name.startswith("candidate-")], "the dead writer's copy was left"
+    finally:
+        server.stop()
