@@ -5,6 +5,7 @@ pyoxigraph documents a store opened read-only beside a writing process as undefi
 query workers never read a store that is being written. The `--store` folder holds:
 
     statecraft-generation        the name of the current generation (the commit point)
+    statecraft-writer.lock       locked (flock) by the one server that writes the store
     gen-000000/                  the build, bulk-loaded (a RocksDB store)
     gen-000007/                  the state after the 7th committed write
     candidate-…/                 a write in progress (removed if the writer dies)
@@ -19,6 +20,7 @@ and that is not current is deleted.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -26,6 +28,7 @@ import shutil
 from pathlib import Path
 
 POINTER = "statecraft-generation"
+LOCK = "statecraft-writer.lock"                # held by the one server that writes the store
 HASH_MARKER = "statecraft-content-hash"
 COUNTS_FILE = "statecraft-graph-counts.json"   # inside each generation: triples per named graph
 GENERATION = re.compile(r"gen-(\d{6})$")
@@ -76,19 +79,30 @@ class Generations:
         finally:
             os.close(folder)
 
+    def try_lock(self):
+        """The writer's lock on this store (an open file; the lock lasts as long as it is open), or None
+        if another process holds it: one server at a time may write a store."""
+        handle = open(self.root / LOCK, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return None
+        return handle
+
     def collect(self, in_use: set[Path], keep_newer: bool = True) -> list[Path]:
         """Delete generations that are neither current nor open in a worker, and dead candidates.
 
         A generation newer than the current one is kept (a writer may be about to point to it),
-        unless `keep_newer` is off: at start-up, when no writer runs, it is a commit that never
-        happened."""
+        unless `keep_newer` is off: at start-up, under the writer's lock, it is a commit that never
+        happened, and every candidate is a dead writer's."""
         current = self.current()
         removed = []
         for entry in self.root.iterdir():
             match = GENERATION.match(entry.name)
             newer = bool(match) and int(match.group(1)) > self.number(current)
             stale_generation = match and entry != current and entry not in in_use and not (newer and keep_newer)
-            dead_candidate = entry.name.startswith("candidate-") and not _owner_alive(entry.name)
+            dead_candidate = entry.name.startswith("candidate-") and (not keep_newer or not _owner_alive(entry.name))
             if entry.is_dir() and (stale_generation or dead_candidate):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)

@@ -145,11 +145,11 @@ async def start_engine(settings: Settings, prepared: Prepared | None = None):
         engine = RemoteEngine(settings.engine, settings.engine_connections, settings.query_timeout,
                               settings.queue_timeout)
         await engine.start()
-        return engine, None, None
+        return engine, None, None, None
     prepared = prepared or await run_in_threadpool(prepare, settings)
     pool = WorkerPool(prepared.source, settings.workers, settings.query_timeout, settings.queue_timeout)
     await pool.start()
-    return pool, prepared.counts, prepared.store_root
+    return pool, prepared.counts, prepared.store_root, prepared.writer_lock
 
 
 def invalid_iri(text: str) -> str | None:
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine, counts, store_root = await start_engine(settings, prepared)
+        engine, counts, store_root, app.state.writer_lock = await start_engine(settings, prepared)
         app.state.engine = engine
         app.state.queries = QueryService(engine, settings, app.state.metrics)
         app.state.counts = counts or await graph_counts(app.state.queries)

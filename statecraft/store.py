@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .generations import HASH_MARKER, POINTER, Generations
+from .generations import HASH_MARKER, LOCK, POINTER, Generations
 from .settings import Settings
 from .workers import StoreSource
 
@@ -61,6 +61,7 @@ class Prepared:
     source: StoreSource
     counts: dict[str, int] | None
     store_root: Path | None = None
+    writer_lock: object = None          # the open lock file, for as long as this server may write
 
 
 def prepare(settings: Settings, say=print) -> Prepared:
@@ -72,7 +73,7 @@ def prepare(settings: Settings, say=print) -> Prepared:
     if settings.store is not None and not settings.build and settings.dist is None:
         root = settings.store.resolve()
         if Generations.is_layout(root):
-            return _served(root)
+            return _served(root, writes_configured(settings))
         if is_store_folder(root) and any(root.iterdir()):   # an Oxigraph store prepared elsewhere: read it as it is
             return Prepared(StoreSource(store_path=root), None, None)
         raise FileNotFoundError(f"no Oxigraph store at {root}")
@@ -80,14 +81,28 @@ def prepare(settings: Settings, say=print) -> Prepared:
     counts = (build_report(dist) or {}).get("triples_per_graph")
     if settings.store is None:
         return Prepared(StoreSource(nquads_files=((dist / "statecraft.nq").resolve(),)), counts)
-    return _served(load_on_disk(dist, settings.store.resolve(), say))
+    return _served(load_on_disk(dist, settings.store.resolve(), say), writes_configured(settings))
 
 
-def _served(root: Path) -> Prepared:
+def writes_configured(settings: Settings) -> bool:
+    return bool(settings.write_token or settings.write_token_file)
+
+
+def _served(root: Path, writes: bool) -> Prepared:
+    """The current generation. Under the writer's lock, what dead writers left is cleaned up first; a
+    server that will write keeps the lock while it runs, and refuses to start when another holds it."""
     generations = Generations(root)
+    lock = generations.try_lock()
+    if lock is None and writes:
+        raise StoreError(f"another server writes the store {root} (it holds {root / LOCK}); one server at a time "
+                         "may write a store")
+    if lock is not None:
+        generations.collect(in_use=set(), keep_newer=False)
+        if not writes:
+            lock.close()
+            lock = None
     current = generations.current()
-    generations.collect(in_use=set(), keep_newer=False)
-    return Prepared(StoreSource(store_path=current), Generations.read_counts(current), root)
+    return Prepared(StoreSource(store_path=current), Generations.read_counts(current), root, lock)
 
 
 class StoreError(Exception):
@@ -126,6 +141,11 @@ def load_on_disk(dist: Path, path: Path, say=print) -> Path:
             raise StoreError(f"{path} exists and is not an Oxigraph store; give --store a new or empty folder "
                              "(it is replaced whenever the dataset changes)")
         if Generations.is_layout(path):
+            lock = Generations(path).try_lock()
+            if lock is None:
+                raise StoreError(f"the store {path} must be reloaded (the dataset changed), but another server "
+                                 f"writes it (it holds {path / LOCK}); stop that server first")
+            lock.close()
             unexported = curated_changes(Generations(path).current()) - set(report.get("curated_changes", ()))
             if unexported:
                 raise StoreError(

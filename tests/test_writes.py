@@ -272,3 +272,10 @@ def test_acknowledged_writes_survive_sigkill_mid_burst(built, tmp_path):
         assert not [p for p in store.iterdir() if p.name.startswith("candidate-")], "a dead candidate was left"
     finally:
         restarted.stop()
+
+
+def test_one_server_at_a_time_writes_a_store(writable):
+    second = run_cli("serve", "--port", str(free_port()), *writable.args, env={"STATECRAFT_WRITE_TOKEN": TOKEN},
+                     timeout=120)
+    assert second.returncode == 2 and "another server writes the store" in second.stderr, second.stderr
+    assert update(writable, ADD_ALT_LABEL).status_code == 200
