@@ -884,6 +884,9 @@ t = time.perf_counter()
 graph = article_quads(articles, seed)
 how = f"statecraft.generate.article_quads({articles}, seed={seed}): article N+1 of this corpus"
 make_s = time.perf_counter() - t
+from statecraft.generations import Generations
+if Generations.is_layout(Path(store_path)):   # a store `statecraft serve --store` loaded: read its current generation
+    store_path = str(Generations(Path(store_path)).current())
 store = pyoxigraph.Store.read_only(store_path)
 times = []
 outcome = None
@@ -1714,6 +1717,8 @@ def main(argv=None) -> int:
             v = sr["validation"]
             say(f"[{label}] validation: " + (f"{v['cold_s']:.2f} s (second call {v['warm_s']:.2f} s)"
                                               if "cold_s" in v else f"NOT MEASURED: {v.get('why') or v.get('error')}"))
+            if v.get("error"):   # the probe itself broke: that is a failure of the benchmark, not a figure
+                failures.append(f"{label}: the validation probe failed: {str(v['error']).strip().splitlines()[-1]}")
             sr["targets"] = evaluate_targets(label, corpus, queries, sr["systems"], sr["validation"], args)
             print_targets(label, sr["targets"])
             _save(results, results_file, started)
