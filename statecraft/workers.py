@@ -198,10 +198,15 @@ class _CappedBuffer(io.BytesIO):
         return super().write(data)
 
 
-def _worker_main(conn, source: StoreSource) -> None:
+def serve_jobs(conn, start, handle, reopen=None, failure_prefix: str = "internal error") -> None:
+    """The life of a pool process: `start()` (its failure is reported, and the pool refuses to
+    start), "ready", then each job from the pipe answered with handle(state, job); a QueryFailed is
+    sent back with its status, anything else as a 500. A StoreSource message (a write committed a
+    new generation) is given to reopen(state, source) and answered with nothing; if that fails the
+    process ends, and the pool replaces it."""
     try:
-        store = open_store(source)
-    except Exception as error:  # reported to the parent, which refuses to start
+        state = start()
+    except Exception as error:
         conn.send(("failed", f"{type(error).__name__}: {error}"))
         return
     conn.send(("ready", None))
@@ -210,21 +215,31 @@ def _worker_main(conn, source: StoreSource) -> None:
             job = conn.recv()
         except EOFError:
             return
-        if isinstance(job, StoreSource):   # a write committed a new generation: read it from now on
-            del store
-            store = open_store(job)        # on failure the process ends; the pool replaces it
+        if reopen is not None and isinstance(job, StoreSource):
+            state = reopen(state, job)
             continue
         try:
-            if isinstance(job, UpdateSyntaxJob):
-                from .protocol import check_update_syntax
-                check_update_syntax(job.update, job.base_iri)
-                conn.send(("ok", None))
-            else:
-                conn.send(("ok", execute(store, job)))
+            conn.send(("ok", handle(state, job)))
         except QueryFailed as failure:
             conn.send(("failed-query", (failure.status, failure.message)))
         except Exception as error:
-            conn.send(("failed-query", (500, f"internal error: {type(error).__name__}: {error}")))
+            conn.send(("failed-query", (500, f"{failure_prefix}: {type(error).__name__}: {error}")))
+
+
+def _answer(store, job):
+    if isinstance(job, UpdateSyntaxJob):
+        from .protocol import check_update_syntax
+        return check_update_syntax(job.update, job.base_iri)
+    return execute(store, job)
+
+
+def _reopen(store, source: StoreSource):
+    del store
+    return open_store(source)
+
+
+def _worker_main(conn, source: StoreSource) -> None:
+    serve_jobs(conn, lambda: open_store(source), _answer, reopen=_reopen)
 
 
 # --------------------------------------------------------------------------------------------

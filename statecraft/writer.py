@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .settings import Settings
-from .workers import QueryFailed, StoreSource, WorkerPool, WorkersBusy, log
+from .workers import QueryFailed, StoreSource, WorkerPool, WorkersBusy, log, serve_jobs
 
 WWW_AUTHENTICATE = 'Bearer realm="statecraft", charset="UTF-8"'
 WRITER_NICENESS = 10
@@ -97,28 +97,16 @@ class WriterSource:
 
 def _writer_main(conn, source: WriterSource) -> None:
     from .curation import Writer
-    try:
-        os.nice(WRITER_NICENESS)   # reads are what researchers wait for: validating a write yields the CPU to them
-    except OSError:
-        pass
-    try:
-        writer = Writer(source.store_root, source.rules_dir)
-    except Exception as error:
-        conn.send(("failed", f"{type(error).__name__}: {error}"))
-        return
-    conn.send(("ready", None))
-    while True:
+
+    def start():
         try:
-            job = conn.recv()
-        except EOFError:
-            return
-        try:
-            conn.send(("ok", writer.write(job)))
-        except QueryFailed as failure:
-            conn.send(("failed-query", (failure.status, failure.message)))
-        except Exception as error:
-            conn.send(("failed-query", (500, f"internal error while writing (nothing was committed): "
-                                             f"{type(error).__name__}: {error}")))
+            os.nice(WRITER_NICENESS)   # reads are what researchers wait for: validating a write yields the CPU to them
+        except OSError:
+            pass
+        return Writer(source.store_root, source.rules_dir)
+
+    serve_jobs(conn, start, lambda writer, job: writer.write(job),
+               failure_prefix="internal error while writing (nothing was committed)")
 
 
 def writer_pool(store_root: Path, write_timeout: float, queue_timeout: float) -> WorkerPool:
