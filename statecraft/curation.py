@@ -99,8 +99,9 @@ def update_targets(text: str, base_iri: str | None) -> set | str:
     from rdflib import Variable
     from rdflib.plugins.sparql.algebra import translateUpdate
     from rdflib.plugins.sparql.parser import parseUpdate
-    try:
-        operations = translateUpdate(parseUpdate(text), base=base_iri).algebra
+    from .protocol import unescape_codepoints
+    try:   # escapes undone first, as Oxigraph does, so that both read the same graph IRIs
+        operations = translateUpdate(parseUpdate(unescape_codepoints(text)), base=base_iri).algebra
     except Exception:
         return ALL_GRAPHS   # Oxigraph accepted it (it checked the syntax first); rdflib cannot read it
     targets: set = set()
