@@ -27,7 +27,7 @@ from .protocol import WRITES_DISABLED, check_update_syntax, parse_request, refus
 from .settings import Settings
 from .store import Prepared, prepare
 from .workers import (GRAPH_FORMATS, STORED_DEFAULT_GRAPH, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut,
-                      StoreSource, UpdateSyntaxJob, WorkerPool, WorkersBusy)
+                      UpdateSyntaxJob, WorkerPool, WorkersBusy)
 from .writer import WWW_AUTHENTICATE, Unauthorised, Writes, check_write_settings
 
 RDF_OFFERED = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]

@@ -367,7 +367,7 @@ class WorkerPool:
             # and replaced if the answer does not come within a short grace period.
             self._background(self._drain(worker, min(deadline, self._loop.time() + ABANDONED_GRACE_SECONDS)))
             raise
-        except (BrokenPipeError, ConnectionResetError, OSError) as error:
+        except (BrokenPipeError, ConnectionResetError, OSError):
             log.error("the %s %d stopped unexpectedly (exit code %s); it is being replaced", self.name,
                       worker.process.pid, worker.process.exitcode)
             self._replace(worker)
@@ -382,7 +382,7 @@ class WorkerPool:
                                      "was stopped")
         try:
             kind, payload = worker.conn.recv()
-        except (EOFError, OSError) as error:
+        except (EOFError, OSError):
             worker.process.join(1)
             log.error("the %s %d stopped unexpectedly (exit code %s); it is being replaced", self.name,
                       worker.process.pid, worker.process.exitcode)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from rdflib import Graph, URIRef
 
-from conftest import ROOT, copy_project, run_cli
+from conftest import copy_project, run_cli
 from live_server import LiveServer, free_port
 
 TOKEN = "test-token-0123456789abcdef"
