@@ -151,14 +151,22 @@ def _one(params: list[tuple[str, str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _graphs(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
+def invalid_iri(text: str) -> str | None:
+    """Why `text` is not an absolute IRI (RFC 3987), or None if it is one."""
     import pyoxigraph
+    try:
+        pyoxigraph.NamedNode(text)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _graphs(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     graphs = tuple(v for k, v in params if k == name)
     for graph in graphs:
-        try:
-            pyoxigraph.NamedNode(graph)
-        except ValueError as error:
-            raise QueryFailed(400, f"{name}={graph} is not an absolute IRI: {error}") from None
+        problem = invalid_iri(graph)
+        if problem:
+            raise QueryFailed(400, f"{name}={graph} is not an absolute IRI: {problem}")
     return graphs
 
 

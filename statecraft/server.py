@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from .metrics import Metrics
 from .negotiation import negotiate
-from .protocol import WRITES_DISABLED, check_update_syntax, parse_request, refuse_network_operations, refuse_outbound
+from .protocol import (WRITES_DISABLED, check_update_syntax, invalid_iri, parse_request, refuse_network_operations,
+                       refuse_outbound)
 from .settings import Settings
 from .store import Prepared, prepare
 from .workers import (GRAPH_FORMATS, STORED_DEFAULT_GRAPH, QueryAnswer, QueryFailed, QueryJob, QueryTimedOut,
@@ -150,16 +151,6 @@ async def start_engine(settings: Settings, prepared: Prepared | None = None):
     pool = WorkerPool(prepared.source, settings.workers, settings.query_timeout, settings.queue_timeout)
     await pool.start()
     return pool, prepared.counts, prepared.store_root, prepared.writer_lock
-
-
-def invalid_iri(text: str) -> str | None:
-    """Why `text` is not an absolute IRI (RFC 3987), or None if it is one."""
-    import pyoxigraph
-    try:
-        pyoxigraph.NamedNode(text)
-    except ValueError as error:
-        return str(error)
-    return None
 
 
 def create_app(settings: Settings | None = None, prepared: Prepared | None = None) -> FastAPI:
